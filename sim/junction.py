@@ -1,0 +1,136 @@
+"""Junction (node) model: Lebacque demand/supply with turning ratios, merge priorities, signals.
+
+Each movement m (from link k to link j) asks for the occupancy demand
+    d_m = green_m * beta_m * D_k
+of its class, D_k being the demand of k's last cell. The receiving link j offers the supply of
+its first cell to the mixture of incoming markers (demand-weighted mean w, capped at j's free
+speed); when the movements into j ask for more, the supply is shared by priority with
+water-filling (a movement never gets more than it asks; what it leaves goes to the others), as
+in Daganzo's and Lebacque's merge models. Nodes may be FIFO (a blocked movement holds back its
+whole approach) or not (movements have their own lanes: the default at signalised junctions).
+Vehicle flows are the sending cell's class share times the admitted occupancy flow, so a 1-in
+1-out node reproduces the link-interior Godunov flux exactly.
+"""
+
+from __future__ import annotations
+
+from sim.flux import critical_occupancy, supply
+from sim.jit import kernel
+
+W_MARK, W_SPEED, W_DEMAND, W_SHARE = 0, 1, 3, 4  # rows of the stepper's work array
+ASK, THETA, ACTIVE = 0, 1, 2  # rows of the movement scratch array
+
+
+@kernel
+def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
+    """Water-filling of `available` among the movements link_in_mov[lo:hi] for class i."""
+    count = 0
+    for p in range(lo, hi):
+        m = link_in_mov[p]
+        active = scratch[ASK, i, m] > 0.0
+        scratch[ACTIVE, i, m] = 1.0 if active else 0.0
+        count += 1 if active else 0
+    remaining = available
+    for _ in range(count):
+        wsum = 0.0
+        for p in range(lo, hi):
+            m = link_in_mov[p]
+            if scratch[ACTIVE, i, m] > 0.0:
+                wsum += mov_prio[m]
+        if wsum <= 0.0:
+            return
+        served = 0.0
+        satisfied = False
+        for p in range(lo, hi):
+            m = link_in_mov[p]
+            if scratch[ACTIVE, i, m] > 0.0 and scratch[ASK, i, m] <= remaining * mov_prio[m] / wsum:
+                scratch[ACTIVE, i, m] = 0.0
+                scratch[THETA, i, m] = 1.0
+                served += scratch[ASK, i, m]
+                satisfied = True
+        if not satisfied:
+            for p in range(lo, hi):
+                m = link_in_mov[p]
+                if scratch[ACTIVE, i, m] > 0.0:
+                    scratch[THETA, i, m] = remaining * mov_prio[m] / wsum / scratch[ASK, i, m]
+            return
+        remaining -= served
+        if remaining < 0.0:
+            remaining = 0.0
+
+
+@kernel
+def junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_to, mov_beta,
+                    mov_prio, link_in_ptr, link_in_mov, link_out_ptr, link_out_mov,
+                    link_up_junction, link_fifo, mov_green, work, qf, yf, scratch):
+    """Boundary fluxes of every link end that meets a junction."""
+    n_mov = mov_from.shape[0]
+    if n_mov == 0:
+        return
+    nc = qf.shape[0]
+    for i in range(nc):
+        for m in range(n_mov):
+            k = mov_from[m]
+            c = link_c0[k] + link_n[k] - 1
+            scratch[ASK, i, m] = mov_green[m] * mov_beta[i, m] * work[W_DEMAND, i, c]
+            scratch[THETA, i, m] = 1.0
+
+    for j in range(link_c0.shape[0]):
+        if not link_up_junction[j]:
+            continue
+        lo = link_in_ptr[j]
+        hi = link_in_ptr[j + 1]
+        c = link_c0[j]
+        for i in range(nc):
+            asked = 0.0
+            marked = 0.0
+            for p in range(lo, hi):
+                m = link_in_mov[p]
+                k = mov_from[m]
+                d = scratch[ASK, i, m]
+                asked += d
+                marked += d * work[W_MARK, i, link_c0[k] + link_n[k] - 1]
+            if asked <= 0.0:
+                continue
+            vmax = cell_vmax[i, c]
+            jam = cell_jam[i, c]
+            w_in = min(marked / asked, vmax)
+            sup = supply(w_in, work[W_SPEED, i, c], critical_occupancy(w_in, vmax, jam, gamma[i]),
+                         vmax, jam, gamma[i])
+            if asked > sup:
+                _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, sup)
+
+    for k in range(link_c0.shape[0]):
+        lo = link_out_ptr[k]
+        hi = link_out_ptr[k + 1]
+        if lo == hi or not link_fifo[k]:
+            continue
+        for i in range(nc):
+            theta = 1.0
+            for p in range(lo, hi):
+                m = link_out_mov[p]
+                if scratch[ASK, i, m] > 0.0 and scratch[THETA, i, m] < theta:
+                    theta = scratch[THETA, i, m]
+            for p in range(lo, hi):
+                scratch[THETA, i, link_out_mov[p]] = theta
+
+    for m in range(n_mov):
+        k = mov_from[m]
+        j = mov_to[m]
+        for i in range(nc):
+            qf[i, link_c0[k] + link_n[k] + k] = 0.0
+            yf[i, link_c0[k] + link_n[k] + k] = 0.0
+            qf[i, link_c0[j] + j] = 0.0
+            yf[i, link_c0[j] + j] = 0.0
+    for m in range(n_mov):
+        k = mov_from[m]
+        j = mov_to[m]
+        ck = link_c0[k] + link_n[k] - 1
+        cj = link_c0[j]
+        for i in range(nc):
+            q = work[W_SHARE, i, ck] * scratch[THETA, i, m] * scratch[ASK, i, m]
+            w = work[W_MARK, i, ck]
+            qf[i, ck + k + 1] += q
+            yf[i, ck + k + 1] += q * w
+            qf[i, cj + j] += q
+            yf[i, cj + j] += q * min(w, cell_vmax[i, cj])

@@ -1,0 +1,205 @@
+"""Geometry and topology of a scenario compiled to flat arrays for the jitted kernels."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.params import KMH, ARZParams
+from sim.scenario import CLASS_NAMES, Scenario
+
+NC = len(CLASS_NAMES)
+
+
+@dataclass(frozen=True)
+class SignalInfo:
+    """What users and controllers need to know about one signal."""
+
+    node: str
+    phase_names: tuple[str, ...]
+    phase_movements: tuple[tuple[int, ...], ...]
+    """Movement indices given green by each phase."""
+    incoming: tuple[int, ...]
+    """Links (indices) controlled by this signal, i.e. approaches."""
+    outgoing: tuple[int, ...]
+    yellow_s: float
+    min_green_s: float
+    max_green_s: float
+    initial_phase: int
+
+    @property
+    def n_phases(self) -> int:
+        return len(self.phase_names)
+
+
+@dataclass(frozen=True)
+class Network:
+    """A compiled scenario: everything the stepper needs that does not change while it runs.
+
+    Cells of link k are c0[k] .. c0[k] + n[k] - 1; link k owns faces c0[k] + k .. c0[k] + k + n[k].
+    """
+
+    scenario: Scenario
+    classes: tuple[ARZParams, ...]
+    link_ids: tuple[str, ...]
+    link_c0: np.ndarray
+    link_n: np.ndarray
+    link_dx: np.ndarray
+    link_length: np.ndarray
+    link_lanes: np.ndarray
+    cell_vmax: np.ndarray
+    cell_jam: np.ndarray
+    link_vmax: np.ndarray
+    """Free-flow speed per class and link, m/s."""
+    gamma: np.ndarray
+    pce: np.ndarray
+    relax: np.ndarray
+    movement_keys: tuple[str, ...]
+    mov_from: np.ndarray
+    mov_to: np.ndarray
+    mov_beta: np.ndarray
+    mov_prio: np.ndarray
+    mov_signal: np.ndarray
+    link_in_ptr: np.ndarray
+    link_in_mov: np.ndarray
+    link_out_ptr: np.ndarray
+    link_out_mov: np.ndarray
+    link_up_junction: np.ndarray
+    link_fifo: np.ndarray
+    source_nodes: tuple[str, ...]
+    src_link: np.ndarray
+    sink_nodes: tuple[str, ...]
+    sink_link: np.ndarray
+    signals: tuple[SignalInfo, ...]
+    sig_phase_ptr: np.ndarray
+    phase_mov_ptr: np.ndarray
+    phase_mov: np.ndarray
+    sig_yellow: np.ndarray
+    sig_min_green: np.ndarray
+    dt_cfl: float
+    queue_speed: float
+    corridor: tuple[int, ...] = field(default=())
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.link_n.sum())
+
+    @property
+    def n_links(self) -> int:
+        return len(self.link_ids)
+
+    def link_index(self, link_id: str) -> int:
+        try:
+            return self.link_ids.index(link_id)
+        except ValueError:
+            raise KeyError(f"unknown link {link_id!r}") from None
+
+    def cell_centres(self, link: int) -> np.ndarray:
+        """Distances of the link's cell centres from its upstream end, m."""
+        return (np.arange(self.link_n[link]) + 0.5) * self.link_dx[link]
+
+
+def _csr(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    ptr = np.zeros(len(groups) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum([len(g) for g in groups])
+    flat = np.array([x for g in groups for x in g], dtype=np.int64)
+    return ptr, flat
+
+
+def compile_network(scn: Scenario) -> Network:
+    """Flat arrays of a validated scenario."""
+    classes = scn.classes.params()
+    num = scn.numerics
+    nodes = {n.id: n for n in scn.nodes}
+    link_ids = tuple(lk.id for lk in scn.links)
+    lidx = {lid: k for k, lid in enumerate(link_ids)}
+    n_links = len(link_ids)
+
+    link_n = np.array([lk.cells or max(1, round(lk.length_m / num.cell_length_m))
+                       for lk in scn.links], dtype=np.int64)
+    link_c0 = np.zeros(n_links, dtype=np.int64)
+    link_c0[1:] = np.cumsum(link_n)[:-1]
+    link_length = np.array([lk.length_m for lk in scn.links])
+    link_dx = link_length / link_n
+    link_lanes = np.array([lk.lanes for lk in scn.links], dtype=np.int64)
+
+    link_vmax = np.empty((NC, n_links))
+    link_jam = np.empty((NC, n_links))
+    for k, lk in enumerate(scn.links):
+        for i, p in enumerate(classes):
+            limit = lk.speed_limit_kmh * KMH if lk.speed_limit_kmh else math.inf
+            link_vmax[i, k] = min(p.v_max, limit)
+            link_jam[i, k] = p.jam_occupancy * lk.lanes
+    cell_link = np.repeat(np.arange(n_links), link_n)
+    cell_vmax = np.ascontiguousarray(link_vmax[:, cell_link])
+    cell_jam = np.ascontiguousarray(link_jam[:, cell_link])
+    gamma = np.array([p.gamma for p in classes])
+    pce = np.array([p.pce for p in classes])
+    relax = np.array([0.0 if p.tau is None else 1.0 / p.tau for p in classes])
+
+    movement_keys = tuple(m.key for m in scn.movements)
+    midx = {key: i for i, key in enumerate(movement_keys)}
+    mov_from = np.array([lidx[m.from_link] for m in scn.movements], dtype=np.int64)
+    mov_to = np.array([lidx[m.to_link] for m in scn.movements], dtype=np.int64)
+    mov_beta = np.array([[m.turn_ratio for m in scn.movements] for _ in range(NC)]).reshape(
+        NC, len(scn.movements))
+    mov_prio = np.array([m.priority for m in scn.movements], dtype=np.float64)
+    link_in_ptr, link_in_mov = _csr([[i for i, m in enumerate(scn.movements)
+                                      if m.to_link == lid] for lid in link_ids])
+    link_out_ptr, link_out_mov = _csr([[i for i, m in enumerate(scn.movements)
+                                        if m.from_link == lid] for lid in link_ids])
+    link_up_junction = np.array([nodes[lk.from_node].kind == "junction" for lk in scn.links])
+    link_fifo = np.array([nodes[lk.to_node].kind == "junction" and nodes[lk.to_node].fifo
+                          for lk in scn.links])
+
+    source_nodes = tuple(n.id for n in scn.nodes if n.kind == "source")
+    sink_nodes = tuple(n.id for n in scn.nodes if n.kind == "sink")
+    src_link = np.array([next(lidx[lk.id] for lk in scn.links if lk.from_node == s)
+                         for s in source_nodes], dtype=np.int64)
+    sink_link = np.array([next(lidx[lk.id] for lk in scn.links if lk.to_node == s)
+                          for s in sink_nodes], dtype=np.int64)
+
+    signal_of_node = {s.node: g for g, s in enumerate(scn.signals)}
+    mov_signal = np.full(len(scn.movements), -1, dtype=np.int64)
+    for i, m in enumerate(scn.movements):
+        g = signal_of_node.get(scn.links[lidx[m.from_link]].to_node)
+        if g is not None and m.signalized:
+            mov_signal[i] = g
+    infos = []
+    phase_groups: list[list[int]] = []
+    for s in scn.signals:
+        phases = tuple(tuple(midx[key] for key in ph.movements) for ph in s.phases)
+        phase_groups.extend(list(p) for p in phases)
+        infos.append(SignalInfo(
+            node=s.node, phase_names=tuple(ph.name for ph in s.phases), phase_movements=phases,
+            incoming=tuple(lidx[lk.id] for lk in scn.links if lk.to_node == s.node),
+            outgoing=tuple(lidx[lk.id] for lk in scn.links if lk.from_node == s.node),
+            yellow_s=s.yellow_s, min_green_s=s.min_green_s, max_green_s=s.max_green_s,
+            initial_phase=s.initial_phase))
+    sig_phase_ptr = np.zeros(len(scn.signals) + 1, dtype=np.int64)
+    sig_phase_ptr[1:] = np.cumsum([len(s.phases) for s in scn.signals])
+    phase_mov_ptr, phase_mov = _csr(phase_groups)
+
+    # Characteristic speeds are bounded by v_max (vehicles) and gamma * v_max (the backward
+    # wave at jam), so this step keeps every cell within the CFL condition.
+    wave = max(max(1.0, classes[i].gamma) * link_vmax[i].max() for i in range(NC))
+    dt_cfl = num.cfl * float(link_dx.min()) / wave
+
+    return Network(
+        scenario=scn, classes=classes, link_ids=link_ids, link_c0=link_c0, link_n=link_n,
+        link_dx=link_dx, link_length=link_length, link_lanes=link_lanes, cell_vmax=cell_vmax,
+        cell_jam=cell_jam, link_vmax=link_vmax, gamma=gamma, pce=pce, relax=relax,
+        movement_keys=movement_keys, mov_from=mov_from, mov_to=mov_to,
+        mov_beta=np.ascontiguousarray(mov_beta), mov_prio=mov_prio, mov_signal=mov_signal,
+        link_in_ptr=link_in_ptr, link_in_mov=link_in_mov, link_out_ptr=link_out_ptr,
+        link_out_mov=link_out_mov, link_up_junction=link_up_junction, link_fifo=link_fifo,
+        source_nodes=source_nodes, src_link=src_link, sink_nodes=sink_nodes,
+        sink_link=sink_link, signals=tuple(infos), sig_phase_ptr=sig_phase_ptr,
+        phase_mov_ptr=phase_mov_ptr, phase_mov=phase_mov,
+        sig_yellow=np.array([s.yellow_s for s in scn.signals]),
+        sig_min_green=np.array([s.min_green_s for s in scn.signals]),
+        dt_cfl=dt_cfl, queue_speed=num.queue_speed_kmh * KMH,
+        corridor=tuple(lidx[c] for c in scn.corridor),
+    )

@@ -1,0 +1,225 @@
+"""The simulator facade: a compiled network, its state, and one jitted call per interval."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from sim.metrics import cell_speeds, link_queues
+from sim.network import NC, Network, compile_network
+from sim.scenario import Scenario, load_scenario
+from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
+from sim.stepper import advance, empty_work
+
+ACC_GENERATED, ACC_WAITING, ACC_ENTERED = 0, 1, 2
+"""Rows of `Simulator.src_acc`: vehicles generated at sources, vehicle-seconds spent in the
+sources' point queues, vehicles that entered the network."""
+
+
+class Simulator:
+    """Two-class ARZ network simulation of one scenario.
+
+    Arrays are indexed [class, ...] with class 0 = motorcycles and 1 = cars. Densities are
+    veh/m over all lanes of a link, speeds m/s, flows veh/s, times s.
+    """
+
+    def __init__(self, scenario: Scenario | Network | str | Path) -> None:
+        if isinstance(scenario, Network):
+            net = scenario
+        else:
+            scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+            net = compile_network(scn)
+        self.net = net
+        n, nl = net.n_cells, net.n_links
+        n_src, n_sig = len(net.src_link), len(net.signals)
+        self.rho = np.zeros((NC, n))
+        self.y = np.zeros((NC, n))
+        self.clock = np.zeros(1)
+        self.cell_vht = np.zeros((NC, n))
+        self.cell_vkt = np.zeros((NC, n))
+        self.acc_in = np.zeros((NC, nl))
+        self.acc_out = np.zeros((NC, nl))
+        self.src_queue = np.zeros((NC, n_src))
+        self.src_acc = np.zeros((3, NC, n_src))
+        self.src_mark = np.ascontiguousarray(net.link_vmax[:, net.src_link])
+        self.sink_ghost_speed = np.full((NC, len(net.sink_link)), -1.0)
+        self.sig_state = np.zeros((N_SIGNAL_ROWS, n_sig))
+        self.mov_green = np.ones(len(net.mov_from))
+        self._no_requests = np.full(n_sig, -1, dtype=np.int64)
+        self._requests = np.full(n_sig, -1, dtype=np.int64)
+        self._occ = np.zeros(n)
+        self._work = empty_work(NC, n)
+        self._qf = np.zeros((NC, n + nl))
+        self._yf = np.zeros((NC, n + nl))
+        self._mov_scratch = np.zeros((3, NC, len(net.mov_from)))
+        self._src_inflow = np.zeros((NC, n_src))
+        self._speed = np.zeros((NC, n))
+        self._queue_veh = np.zeros(nl)
+        self._queue_len = np.zeros(nl)
+        self.demand_bin = net.scenario.numerics.demand_bin_s
+        self.src_rates = self.profile_rates()
+        self.reset()
+
+    # ------------------------------------------------------------------ set-up
+    def profile_rates(self, scale: float = 1.0, duration: float | None = None) -> np.ndarray:
+        """Arrival rates (veh/s) per source, class and demand bin from the scenario profiles,
+        sampled at bin centres; shape (sources, classes, bins)."""
+        scn = self.net.scenario
+        horizon = scn.duration_s if duration is None else duration
+        n_bins = math.ceil(horizon / self.demand_bin) + 1
+        rates = np.zeros((len(self.net.source_nodes), NC, n_bins))
+        profiles = {d.node: d for d in scn.demand}
+        for s, node in enumerate(self.net.source_nodes):
+            if node not in profiles:
+                continue
+            for b in range(n_bins):
+                qm, qc = profiles[node].flows_at((b + 0.5) * self.demand_bin)
+                rates[s, 0, b] = qm / 3600.0 * scale
+                rates[s, 1, b] = qc / 3600.0 * scale
+        return rates
+
+    def set_demand(self, rates: np.ndarray) -> None:
+        """Replace the arrival rates (veh/s, shape (sources, classes, bins), bins of
+        `demand_bin` seconds; the last bin holds beyond the end)."""
+        rates = np.asarray(rates, dtype=np.float64)
+        expected = (len(self.net.source_nodes), NC)
+        if rates.ndim != 3 or rates.shape[:2] != expected or rates.shape[2] < 1:
+            raise ValueError(f"demand rates must have shape {(*expected, 'bins')}, "
+                             f"got {rates.shape}")
+        if not np.all(np.isfinite(rates)) or np.any(rates < 0):
+            raise ValueError("demand rates must be finite and >= 0")
+        self.src_rates = np.ascontiguousarray(rates)
+
+    def reset(self) -> None:
+        """Initial state of the scenario at t = 0; demand rates are kept."""
+        net = self.net
+        self.rho[:] = 0.0
+        for seg in net.scenario.initial:
+            k = net.link_index(seg.link)
+            dx = net.link_dx[k]
+            start = seg.start_m
+            end = seg.end_m if seg.end_m is not None else net.link_length[k]
+            edges = np.arange(net.link_n[k] + 1) * dx
+            cover = np.clip(np.minimum(edges[1:], end) - np.maximum(edges[:-1], start), 0, None)
+            cells = slice(net.link_c0[k], net.link_c0[k] + net.link_n[k])
+            lanes = net.link_lanes[k]
+            densities = (seg.motorcycle_veh_per_km_lane, seg.car_veh_per_km_lane)
+            for i, d in enumerate(densities):
+                self.rho[i, cells] += d / 1000.0 * lanes * cover / dx
+        jam = net.cell_jam / net.pce[:, None]
+        np.minimum(self.rho, jam, out=self.rho)
+        self.y[:] = self.rho * net.cell_vmax
+        self.clock[0] = 0.0
+        for arr in (self.cell_vht, self.cell_vkt, self.acc_in, self.acc_out, self.src_queue,
+                    self.src_acc):
+            arr[:] = 0.0
+        for g, info in enumerate(net.signals):
+            self.sig_state[:, g] = 0.0
+            self.sig_state[PHASE, g] = info.initial_phase
+            # The initial phase counts as already past its minimum green.
+            self.sig_state[GREEN_TIME, g] = info.min_green_s
+
+    def set_state(self, rho: np.ndarray, speed: np.ndarray) -> None:
+        """Set densities (veh/m) and speeds (m/s) per class and cell, e.g. a Riemann problem;
+        the markers w = v + P(r) follow from them."""
+        net = self.net
+        rho = np.asarray(rho, dtype=np.float64).reshape(NC, net.n_cells)
+        speed = np.asarray(speed, dtype=np.float64).reshape(NC, net.n_cells)
+        occ = (net.pce[:, None] * rho).sum(axis=0)
+        self.rho[:] = rho
+        for i in range(NC):
+            pressure = net.cell_vmax[i] * (occ / net.cell_jam[i]) ** net.gamma[i]
+            self.y[i] = rho[i] * np.minimum(speed[i] + pressure, net.cell_vmax[i])
+
+    # ------------------------------------------------------------------ running
+    def advance(self, seconds: float, phases: Sequence[int] | np.ndarray | None = None) -> int:
+        """Simulate `seconds`; `phases[g]` (if given) is the phase signal g should show.
+
+        Returns the number of substeps taken.
+        """
+        net = self.net
+        if phases is None:
+            requests = self._no_requests
+        else:
+            requests = self._requests
+            requests[:] = phases
+        return advance(
+            float(seconds), net.dt_cfl, self.clock,
+            net.link_c0, net.link_n, net.link_dx, net.cell_vmax, net.cell_jam, net.gamma,
+            net.pce, net.relax,
+            net.mov_from, net.mov_to, net.mov_beta, net.mov_prio, net.link_in_ptr,
+            net.link_in_mov, net.link_out_ptr, net.link_out_mov, net.link_up_junction,
+            net.link_fifo, self.mov_green,
+            net.src_link, self.src_rates, self.demand_bin, self.src_mark, self.src_queue,
+            self.src_acc, net.sink_link, self.sink_ghost_speed,
+            net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.mov_signal,
+            net.sig_yellow, net.sig_min_green, self.sig_state, requests,
+            self.rho, self.y, self.cell_vht, self.cell_vkt, self.acc_in, self.acc_out,
+            self._occ, self._work, self._qf, self._yf, self._mov_scratch, self._src_inflow,
+        )
+
+    # ------------------------------------------------------------------ read-outs
+    @property
+    def t(self) -> float:
+        """Simulated time, s."""
+        return float(self.clock[0])
+
+    def speeds(self) -> np.ndarray:
+        """Speed per class and cell, m/s (a view refreshed by each call)."""
+        net = self.net
+        cell_speeds(self.rho, self.y, net.cell_vmax, net.cell_jam, net.gamma, net.pce,
+                    self._speed)
+        return self._speed
+
+    def link_slice(self, link: int | str) -> slice:
+        k = self.net.link_index(link) if isinstance(link, str) else link
+        c0 = int(self.net.link_c0[k])
+        return slice(c0, c0 + int(self.net.link_n[k]))
+
+    def queues(self) -> tuple[np.ndarray, np.ndarray]:
+        """(vehicles, metres) of queue per link; views refreshed by each call."""
+        net = self.net
+        speed = self.speeds()
+        link_queues(net.link_c0, net.link_n, net.link_dx, self.rho, speed, net.queue_speed,
+                    1e-4, self._queue_veh, self._queue_len)
+        return self._queue_veh, self._queue_len
+
+    def per_link(self, per_cell: np.ndarray) -> np.ndarray:
+        """Sum of a (classes, cells) array over each link's cells."""
+        return np.add.reduceat(per_cell, self.net.link_c0, axis=1)
+
+    def vehicles_on_links(self) -> np.ndarray:
+        """Vehicles per class on each link."""
+        return self.per_link(self.rho * np.repeat(self.net.link_dx, self.net.link_n))
+
+    def vehicle_seconds(self) -> np.ndarray:
+        """Vehicle-seconds travelled per class and link since reset."""
+        return self.per_link(self.cell_vht)
+
+    def vehicle_metres(self) -> np.ndarray:
+        """Vehicle-metres driven per class and link since reset."""
+        return self.per_link(self.cell_vkt)
+
+    def total_mass(self) -> float:
+        """Vehicles on the network (both classes)."""
+        return float(self.vehicles_on_links().sum())
+
+    def vehicle_hours_delayed(self) -> np.ndarray:
+        """Per class and link: vehicle-hours lost against free-flow speed, i.e.
+        VHT - VKT / v_free."""
+        return (self.vehicle_seconds() - self.vehicle_metres() / self.net.link_vmax) / 3600.0
+
+    def signal_phase(self) -> np.ndarray:
+        """Phase index each signal shows (or is changing from)."""
+        return self.sig_state[PHASE].astype(np.int64)
+
+    def signal_changing(self) -> np.ndarray:
+        """True where a signal is in yellow/all-red."""
+        return self.sig_state[CHANGE_LEFT] > 0.0
+
+    def signal_green_time(self) -> np.ndarray:
+        """Seconds since the shown phase's green began (0 during a change)."""
+        return self.sig_state[GREEN_TIME].copy()
