@@ -62,7 +62,7 @@ def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
 @kernel
 def junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_to, mov_beta,
                     mov_prio, link_in_ptr, link_in_mov, link_out_ptr, link_out_mov,
-                    link_up_junction, link_fifo, mov_green, work, qf, yf, scratch):
+                    link_up_junction, link_fifo, mov_green, work, qf, wf, scratch):
     """Boundary fluxes of every link end that meets a junction."""
     n_mov = mov_from.shape[0]
     if n_mov == 0:
@@ -114,14 +114,14 @@ def junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_t
             for p in range(lo, hi):
                 scratch[THETA, i, link_out_mov[p]] = theta
 
+    # wf first collects marker flux, then becomes the mass-weighted marker of what enters.
     for m in range(n_mov):
         k = mov_from[m]
         j = mov_to[m]
         for i in range(nc):
             qf[i, link_c0[k] + link_n[k] + k] = 0.0
-            yf[i, link_c0[k] + link_n[k] + k] = 0.0
             qf[i, link_c0[j] + j] = 0.0
-            yf[i, link_c0[j] + j] = 0.0
+            wf[i, link_c0[j] + j] = 0.0
     for m in range(n_mov):
         k = mov_from[m]
         j = mov_to[m]
@@ -129,8 +129,11 @@ def junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_t
         cj = link_c0[j]
         for i in range(nc):
             q = work[W_SHARE, i, ck] * scratch[THETA, i, m] * scratch[ASK, i, m]
-            w = work[W_MARK, i, ck]
             qf[i, ck + k + 1] += q
-            yf[i, ck + k + 1] += q * w
             qf[i, cj + j] += q
-            yf[i, cj + j] += q * min(w, cell_vmax[i, cj])
+            wf[i, cj + j] += q * min(work[W_MARK, i, ck], cell_vmax[i, cj])
+    for j in range(link_c0.shape[0]):
+        if link_up_junction[j]:
+            f = link_c0[j] + j
+            for i in range(nc):
+                wf[i, f] = wf[i, f] / qf[i, f] if qf[i, f] > 0.0 else cell_vmax[i, link_c0[j]]

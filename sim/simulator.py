@@ -53,7 +53,8 @@ class Simulator:
         self._occ = np.zeros(n)
         self._work = empty_work(NC, n)
         self._qf = np.zeros((NC, n + nl))
-        self._yf = np.zeros((NC, n + nl))
+        self._uf = np.zeros((NC, n + nl))
+        self._wf = np.zeros((NC, n + nl))
         self._mov_scratch = np.zeros((3, NC, len(net.mov_from)))
         self._src_inflow = np.zeros((NC, n_src))
         self._speed = np.zeros((NC, n))
@@ -158,7 +159,8 @@ class Simulator:
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.mov_signal,
             net.sig_yellow, net.sig_min_green, self.sig_state, requests,
             self.rho, self.y, self.cell_vht, self.cell_vkt, self.acc_in, self.acc_out,
-            self._occ, self._work, self._qf, self._yf, self._mov_scratch, self._src_inflow,
+            self._occ, self._work, self._qf, self._uf, self._wf, self._mov_scratch,
+            self._src_inflow,
         )
 
     # ------------------------------------------------------------------ read-outs
