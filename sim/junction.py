@@ -60,36 +60,45 @@ def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
 
 
 @kernel
-def junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_to, mov_beta,
-                    mov_prio, link_in_ptr, link_in_mov, link_out_ptr, link_out_mov,
-                    link_up_junction, link_fifo, mov_green, work, qf, wf, scratch):
-    """Boundary fluxes of every link end that meets a junction."""
-    n_mov = mov_from.shape[0]
+def junction_fluxes(link_i, mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov, cell_vmax,
+                    cell_jam, gamma, work, qf, qin, win, scratch):
+    """Outflow of every link's last cell and inflow into every link's first cell at
+    junctions. mov_i rows: from link, to link, signal, last cell of from, first cell of to;
+    csr_ptr/csr_mov row 0 lists the movements into each link, row 1 those out of it."""
+    n_mov = mov_i.shape[1]
     if n_mov == 0:
         return
+    link_c0 = link_i[0]
+    link_up_junction = link_i[2]
+    link_fifo = link_i[3]
+    from_cell = mov_i[3]
+    to_cell = mov_i[4]
     nc = qf.shape[0]
-    for i in range(nc):
-        for m in range(n_mov):
-            k = mov_from[m]
-            c = link_c0[k] + link_n[k] - 1
-            scratch[ASK, i, m] = mov_green[m] * mov_beta[i, m] * work[W_DEMAND, i, c]
+    for m in range(n_mov):
+        cf = from_cell[m]
+        ct = to_cell[m]
+        g = mov_green[m]
+        for i in range(nc):
+            scratch[ASK, i, m] = g * mov_beta[i, m] * work[W_DEMAND, i, cf]
             scratch[THETA, i, m] = 1.0
+            qf[i, cf] = 0.0
+            qin[i, ct] = 0.0
+            win[i, ct] = 0.0
 
     for j in range(link_c0.shape[0]):
         if not link_up_junction[j]:
             continue
-        lo = link_in_ptr[j]
-        hi = link_in_ptr[j + 1]
+        lo = csr_ptr[0, j]
+        hi = csr_ptr[0, j + 1]
         c = link_c0[j]
         for i in range(nc):
             asked = 0.0
             marked = 0.0
             for p in range(lo, hi):
-                m = link_in_mov[p]
-                k = mov_from[m]
+                m = csr_mov[0, p]
                 d = scratch[ASK, i, m]
                 asked += d
-                marked += d * work[W_MARK, i, link_c0[k] + link_n[k] - 1]
+                marked += d * work[W_MARK, i, from_cell[m]]
             if asked <= 0.0:
                 continue
             vmax = cell_vmax[i, c]
@@ -98,42 +107,32 @@ def junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_t
             sup = supply(w_in, work[W_SPEED, i, c], critical_occupancy(w_in, vmax, jam, gamma[i]),
                          vmax, jam, gamma[i])
             if asked > sup:
-                _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, sup)
+                _share_by_priority(i, lo, hi, csr_mov[0], mov_prio, scratch, sup)
 
     for k in range(link_c0.shape[0]):
-        lo = link_out_ptr[k]
-        hi = link_out_ptr[k + 1]
-        if lo == hi or not link_fifo[k]:
+        if not link_fifo[k]:
             continue
+        # k ends at a FIFO node: its most restricted movement sets the pace of all of them.
         for i in range(nc):
             theta = 1.0
-            for p in range(lo, hi):
-                m = link_out_mov[p]
+            for p in range(csr_ptr[1, k], csr_ptr[1, k + 1]):
+                m = csr_mov[1, p]
                 if scratch[ASK, i, m] > 0.0 and scratch[THETA, i, m] < theta:
                     theta = scratch[THETA, i, m]
-            for p in range(lo, hi):
-                scratch[THETA, i, link_out_mov[p]] = theta
+            for p in range(csr_ptr[1, k], csr_ptr[1, k + 1]):
+                scratch[THETA, i, csr_mov[1, p]] = theta
 
-    # wf first collects marker flux, then becomes the mass-weighted marker of what enters.
+    # win first collects marker flux, then becomes the mass-weighted marker of what enters.
     for m in range(n_mov):
-        k = mov_from[m]
-        j = mov_to[m]
+        cf = from_cell[m]
+        ct = to_cell[m]
         for i in range(nc):
-            qf[i, link_c0[k] + link_n[k] + k] = 0.0
-            qf[i, link_c0[j] + j] = 0.0
-            wf[i, link_c0[j] + j] = 0.0
-    for m in range(n_mov):
-        k = mov_from[m]
-        j = mov_to[m]
-        ck = link_c0[k] + link_n[k] - 1
-        cj = link_c0[j]
-        for i in range(nc):
-            q = work[W_SHARE, i, ck] * scratch[THETA, i, m] * scratch[ASK, i, m]
-            qf[i, ck + k + 1] += q
-            qf[i, cj + j] += q
-            wf[i, cj + j] += q * min(work[W_MARK, i, ck], cell_vmax[i, cj])
+            q = work[W_SHARE, i, cf] * scratch[THETA, i, m] * scratch[ASK, i, m]
+            qf[i, cf] += q
+            qin[i, ct] += q
+            win[i, ct] += q * min(work[W_MARK, i, cf], cell_vmax[i, ct])
     for j in range(link_c0.shape[0]):
         if link_up_junction[j]:
-            f = link_c0[j] + j
+            c = link_c0[j]
             for i in range(nc):
-                wf[i, f] = wf[i, f] / qf[i, f] if qf[i, f] > 0.0 else cell_vmax[i, link_c0[j]]
+                win[i, c] = win[i, c] / qin[i, c] if qin[i, c] > 0.0 else cell_vmax[i, c]

@@ -44,30 +44,28 @@ class Network:
     scenario: Scenario
     classes: tuple[ARZParams, ...]
     link_ids: tuple[str, ...]
-    link_c0: np.ndarray
-    link_n: np.ndarray
+    link_i: np.ndarray
+    """Stacked int rows per link: first cell, cells, fed by a junction, ends at a FIFO node."""
     link_dx: np.ndarray
     link_length: np.ndarray
     link_lanes: np.ndarray
-    cell_vmax: np.ndarray
-    cell_jam: np.ndarray
+    cell_geo: np.ndarray
+    """Stacked rows per cell: length (m), 1.0 at a link's first cell."""
+    cellp: np.ndarray
+    """Stacked rows per class and cell: free speed (m/s), jam occupancy (car-eq/m)."""
     link_vmax: np.ndarray
     """Free-flow speed per class and link, m/s."""
-    gamma: np.ndarray
-    pce: np.ndarray
-    relax: np.ndarray
+    classp: np.ndarray
+    """Stacked rows per class: gamma, pce, relaxation rate 1/tau (0: none)."""
     movement_keys: tuple[str, ...]
-    mov_from: np.ndarray
-    mov_to: np.ndarray
+    mov_i: np.ndarray
+    """Stacked int rows per movement: from link, to link, signal (-1: uncontrolled), last cell
+    of the from link, first cell of the to link."""
     mov_beta: np.ndarray
     mov_prio: np.ndarray
-    mov_signal: np.ndarray
-    link_in_ptr: np.ndarray
-    link_in_mov: np.ndarray
-    link_out_ptr: np.ndarray
-    link_out_mov: np.ndarray
-    link_up_junction: np.ndarray
-    link_fifo: np.ndarray
+    csr_ptr: np.ndarray
+    """Row 0: movements into each link (CSR pointers), row 1: movements out of it."""
+    csr_mov: np.ndarray
     source_nodes: tuple[str, ...]
     src_link: np.ndarray
     sink_nodes: tuple[str, ...]
@@ -76,11 +74,52 @@ class Network:
     sig_phase_ptr: np.ndarray
     phase_mov_ptr: np.ndarray
     phase_mov: np.ndarray
-    sig_yellow: np.ndarray
-    sig_min_green: np.ndarray
+    sig_f: np.ndarray
+    """Stacked rows per signal: yellow/all-red time, minimum green (s)."""
     dt_cfl: float
     queue_speed: float
     corridor: tuple[int, ...] = field(default=())
+
+    # Named views of the stacked arrays.
+    @property
+    def link_c0(self) -> np.ndarray:
+        return self.link_i[0]
+
+    @property
+    def link_n(self) -> np.ndarray:
+        return self.link_i[1]
+
+    @property
+    def cell_vmax(self) -> np.ndarray:
+        return self.cellp[0]
+
+    @property
+    def cell_jam(self) -> np.ndarray:
+        return self.cellp[1]
+
+    @property
+    def gamma(self) -> np.ndarray:
+        return self.classp[0]
+
+    @property
+    def pce(self) -> np.ndarray:
+        return self.classp[1]
+
+    @property
+    def relax(self) -> np.ndarray:
+        return self.classp[2]
+
+    @property
+    def mov_from(self) -> np.ndarray:
+        return self.mov_i[0]
+
+    @property
+    def mov_to(self) -> np.ndarray:
+        return self.mov_i[1]
+
+    @property
+    def mov_signal(self) -> np.ndarray:
+        return self.mov_i[2]
 
     @property
     def n_cells(self) -> int:
@@ -187,19 +226,27 @@ def compile_network(scn: Scenario) -> Network:
     wave = max(max(1.0, classes[i].gamma) * link_vmax[i].max() for i in range(NC))
     dt_cfl = num.cfl * float(link_dx.min()) / wave
 
+    link_i = np.stack([link_c0, link_n, link_up_junction.astype(np.int64),
+                       link_fifo.astype(np.int64)])
+    cell_geo = np.stack([np.repeat(link_dx, link_n), np.zeros(int(link_n.sum()))])
+    cell_geo[1, link_c0] = 1.0
+    n_mov = len(scn.movements)
     return Network(
-        scenario=scn, classes=classes, link_ids=link_ids, link_c0=link_c0, link_n=link_n,
-        link_dx=link_dx, link_length=link_length, link_lanes=link_lanes, cell_vmax=cell_vmax,
-        cell_jam=cell_jam, link_vmax=link_vmax, gamma=gamma, pce=pce, relax=relax,
-        movement_keys=movement_keys, mov_from=mov_from, mov_to=mov_to,
-        mov_beta=np.ascontiguousarray(mov_beta), mov_prio=mov_prio, mov_signal=mov_signal,
-        link_in_ptr=link_in_ptr, link_in_mov=link_in_mov, link_out_ptr=link_out_ptr,
-        link_out_mov=link_out_mov, link_up_junction=link_up_junction, link_fifo=link_fifo,
+        scenario=scn, classes=classes, link_ids=link_ids, link_i=link_i, link_dx=link_dx,
+        link_length=link_length, link_lanes=link_lanes, cell_geo=cell_geo,
+        cellp=np.stack([cell_vmax, cell_jam]), link_vmax=link_vmax,
+        classp=np.stack([gamma, pce, relax]), movement_keys=movement_keys,
+        mov_i=np.stack([mov_from, mov_to, mov_signal, link_c0[mov_from] + link_n[mov_from] - 1,
+                        link_c0[mov_to]]).reshape(5, n_mov),
+        mov_beta=np.ascontiguousarray(mov_beta), mov_prio=mov_prio,
+        csr_ptr=np.stack([link_in_ptr, link_out_ptr]),
+        csr_mov=np.stack([link_in_mov, link_out_mov]).reshape(2, n_mov),
         source_nodes=source_nodes, src_link=src_link, sink_nodes=sink_nodes,
         sink_link=sink_link, signals=tuple(infos), sig_phase_ptr=sig_phase_ptr,
         phase_mov_ptr=phase_mov_ptr, phase_mov=phase_mov,
-        sig_yellow=np.array([s.yellow_s for s in scn.signals]),
-        sig_min_green=np.array([s.min_green_s for s in scn.signals]),
+        sig_f=np.stack([np.array([s.yellow_s for s in scn.signals]),
+                        np.array([s.min_green_s for s in scn.signals])]).reshape(
+                            2, len(scn.signals)),
         dt_cfl=dt_cfl, queue_speed=num.queue_speed_kmh * KMH,
         corridor=tuple(lidx[c] for c in scn.corridor),
     )

@@ -330,7 +330,8 @@ def _locate(name_or_path: str | Path) -> Path:
                         f"{', '.join(available_scenarios())} or give a path to a scenario file")
 
 
-def _format_validation(err: ValidationError) -> str:
+def validation_message(err: ValidationError) -> str:
+    """The first error of a pydantic ValidationError as one line: 'field.path: message (got X)'."""
     first = err.errors()[0]
     loc = ""
     for part in first["loc"]:
@@ -348,7 +349,7 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError(f"{source}: {_format_validation(err)}") from None
+        raise ScenarioError(f"{source}: {validation_message(err)}") from None
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:

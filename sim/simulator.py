@@ -12,7 +12,22 @@ from sim.metrics import cell_speeds, link_queues
 from sim.network import NC, Network, compile_network
 from sim.scenario import Scenario, load_scenario
 from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
-from sim.stepper import advance, empty_work
+from sim.stepper import (
+    A_IN,
+    A_OUT,
+    A_VHT,
+    A_VKT,
+    N_FACE,
+    N_SRC_ROWS,
+    S_ENTERED,
+    S_GENERATED,
+    S_MARK,
+    S_QUEUE,
+    U_RHO,
+    U_Y,
+    advance,
+    empty_work,
+)
 
 ACC_GENERATED, ACC_WAITING, ACC_ENTERED = 0, 1, 2
 """Rows of `Simulator.src_acc`: vehicles generated at sources, vehicle-seconds spent in the
@@ -35,28 +50,30 @@ class Simulator:
         self.net = net
         n, nl = net.n_cells, net.n_links
         n_src, n_sig = len(net.src_link), len(net.signals)
-        self.rho = np.zeros((NC, n))
-        self.y = np.zeros((NC, n))
+        self.state = np.zeros((2, NC, n))
+        self.rho = self.state[U_RHO]
+        self.y = self.state[U_Y]
         self.clock = np.zeros(1)
-        self.cell_vht = np.zeros((NC, n))
-        self.cell_vkt = np.zeros((NC, n))
-        self.acc_in = np.zeros((NC, nl))
-        self.acc_out = np.zeros((NC, nl))
-        self.src_queue = np.zeros((NC, n_src))
-        self.src_acc = np.zeros((3, NC, n_src))
-        self.src_mark = np.ascontiguousarray(net.link_vmax[:, net.src_link])
+        self.acc_cell = np.zeros((2, NC, n))
+        self.cell_vht = self.acc_cell[A_VHT]
+        self.cell_vkt = self.acc_cell[A_VKT]
+        self.acc_link = np.zeros((2, NC, nl))
+        self.acc_in = self.acc_link[A_IN]
+        self.acc_out = self.acc_link[A_OUT]
+        self.src_state = np.zeros((N_SRC_ROWS, NC, n_src))
+        self.src_queue = self.src_state[S_QUEUE]
+        self.src_acc = self.src_state[S_GENERATED:S_ENTERED + 1]
+        self.src_mark = self.src_state[S_MARK]
+        self.src_mark[:] = net.link_vmax[:, net.src_link]
         self.sink_ghost_speed = np.full((NC, len(net.sink_link)), -1.0)
         self.sig_state = np.zeros((N_SIGNAL_ROWS, n_sig))
-        self.mov_green = np.ones(len(net.mov_from))
+        self.mov_green = np.ones(net.mov_i.shape[1])
         self._no_requests = np.full(n_sig, -1, dtype=np.int64)
         self._requests = np.full(n_sig, -1, dtype=np.int64)
         self._occ = np.zeros(n)
         self._work = empty_work(NC, n)
-        self._qf = np.zeros((NC, n + nl))
-        self._uf = np.zeros((NC, n + nl))
-        self._wf = np.zeros((NC, n + nl))
-        self._mov_scratch = np.zeros((3, NC, len(net.mov_from)))
-        self._src_inflow = np.zeros((NC, n_src))
+        self._faces = np.zeros((N_FACE, NC, n))
+        self._mov_scratch = np.zeros((3, NC, net.mov_i.shape[1]))
         self._speed = np.zeros((NC, n))
         self._queue_veh = np.zeros(nl)
         self._queue_len = np.zeros(nl)
@@ -114,8 +131,7 @@ class Simulator:
         np.minimum(self.rho, jam, out=self.rho)
         self.y[:] = self.rho * net.cell_vmax
         self.clock[0] = 0.0
-        for arr in (self.cell_vht, self.cell_vkt, self.acc_in, self.acc_out, self.src_queue,
-                    self.src_acc):
+        for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc):
             arr[:] = 0.0
         for g, info in enumerate(net.signals):
             self.sig_state[:, g] = 0.0
@@ -149,18 +165,14 @@ class Simulator:
             requests[:] = phases
         return advance(
             float(seconds), net.dt_cfl, self.clock,
-            net.link_c0, net.link_n, net.link_dx, net.cell_vmax, net.cell_jam, net.gamma,
-            net.pce, net.relax,
-            net.mov_from, net.mov_to, net.mov_beta, net.mov_prio, net.link_in_ptr,
-            net.link_in_mov, net.link_out_ptr, net.link_out_mov, net.link_up_junction,
-            net.link_fifo, self.mov_green,
-            net.src_link, self.src_rates, self.demand_bin, self.src_mark, self.src_queue,
-            self.src_acc, net.sink_link, self.sink_ghost_speed,
-            net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.mov_signal,
-            net.sig_yellow, net.sig_min_green, self.sig_state, requests,
-            self.rho, self.y, self.cell_vht, self.cell_vkt, self.acc_in, self.acc_out,
-            self._occ, self._work, self._qf, self._uf, self._wf, self._mov_scratch,
-            self._src_inflow,
+            net.link_i, net.cell_geo, net.cellp, net.classp,
+            net.mov_i, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr, net.csr_mov,
+            net.src_link, self.src_rates, self.demand_bin, self.src_state, net.sink_link,
+            self.sink_ghost_speed,
+            net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
+            requests,
+            self.state, self.acc_cell, self.acc_link, self._occ, self._work, self._faces,
+            self._mov_scratch,
         )
 
     # ------------------------------------------------------------------ read-outs

@@ -1,21 +1,29 @@
 """Time stepper: one jitted call advances the whole network over an interval.
 
-Each substep is a fixed sequence of flat loops (pyclaw-style: the Riemann solver lives in
-`sim.flux`, the junction model in `sim.junction`, geometry and state in `sim.network`):
+Each substep is a fixed sequence of flat loops over all cells of all links (pyclaw-style: the
+Riemann solver lives in `sim.flux`, the junction model in `sim.junction`, geometry in
+`sim.network`):
 
 1. cell pass   - per class: marker w, speed v, critical occupancy, demand and composition share;
-2. face pass   - interior faces of every link: Godunov demand/supply flux;
-3. node pass   - sources (point queues), sinks, junctions (Lebacque node model with signals);
+2. face pass   - the flux through the right face of every cell, as if it had a downstream
+                 neighbour in the same link (at a link's last cell that value is meaningless
+                 and the node pass overwrites it);
+3. node pass   - sources (point queues), sinks, junctions (Lebacque node model with signals):
+                 outflow of each link's last cell, inflow into each link's first cell;
 4. update      - conservative update of density; upwind transport of the marker w (see
-                 `_update_link`); relaxation of w towards v_max (exact exponential);
-                 accumulation of vehicle-seconds travelled and vehicle-metres driven.
+                 `update_pass`); relaxation of w towards v_max (exact exponential); vehicle-
+                 seconds travelled and vehicle-metres driven per cell.
 
-Face arrays have one column per face (link k owns faces c0[k] + k .. c0[k] + k + n[k]):
-qf is the vehicle flux of each class, uf the speed at which vehicles cross an interior face
-(flux / density of the sending cell), wf the marker of vehicles entering a link.
+Flat loops matter: real links have 5-20 cells, and a loop per link and class costs more in
+set-up than its cells cost to update. Face arrays are indexed by cell: qf[i, c] is the vehicle
+flux through cell c's right face, uf[i, c] the speed of the vehicles crossing it (flux /
+density of c), qin[i, c] and win[i, c] the flux and marker entering a link's first cell c.
 
 The interval is split at signal events (end of a yellow/all-red) and each segment into equal
 substeps no longer than the CFL step, so decisions and phase changes fall on substep ends.
+
+Numba unboxes every array argument on each call (~35-65 ns each), so `advance` takes the
+network as a few stacked arrays whose rows are named by the constants below.
 """
 
 from __future__ import annotations
@@ -32,9 +40,22 @@ from sim.signals import signal_advance, signal_greens, signal_requests
 RHO_EPS = 1e-9
 """Below this density (veh/m) a class is absent from a cell and its marker defaults to v_max."""
 
-# Row indices of the work array (shape (N_WORK, n_classes, n_cells)).
-W_MARK, W_SPEED, W_SIGMA, W_DEMAND, W_SHARE = 0, 1, 2, 3, 4
+# Rows of the stacked arrays passed to `advance`.
+W_MARK, W_SPEED, W_SIGMA, W_DEMAND, W_SHARE = 0, 1, 2, 3, 4  # work (rows, class, cell)
 N_WORK = 5
+F_Q, F_U, F_QIN, F_WIN = 0, 1, 2, 3  # faces (rows, class, cell)
+N_FACE = 4
+U_RHO, U_Y = 0, 1  # state (rows, class, cell)
+A_VHT, A_VKT = 0, 1  # cell accumulators (rows, class, cell)
+A_IN, A_OUT = 0, 1  # link accumulators (rows, class, link)
+L_C0, L_N, L_UP_JUNCTION, L_FIFO = 0, 1, 2, 3  # link_i (rows, link)
+G_DX, G_FIRST = 0, 1  # cell_geo (rows, cell)
+C_VMAX, C_JAM = 0, 1  # cellp (rows, class, cell)
+K_GAMMA, K_PCE, K_RELAX = 0, 1, 2  # classp (rows, class)
+M_FROM, M_TO, M_SIGNAL = 0, 1, 2  # mov_i (rows, movement)
+S_MARK, S_QUEUE, S_GENERATED, S_WAITING, S_ENTERED, S_INFLOW = 0, 1, 2, 3, 4, 5  # src_state
+N_SRC_ROWS = 6
+SG_YELLOW, SG_MIN_GREEN = 0, 1  # sig_f (rows, signal)
 
 
 @inline_kernel
@@ -77,73 +98,61 @@ def cell_pass(rho, y, cell_vmax, cell_jam, gamma, pce, occ, work):
 
 
 @inline_kernel
-def _face_class(i, lk, c0, n, cell_vmax, cell_jam, rho, work, qf, uf, g):
-    """Interior faces of link lk (cells c0 .. c0 + n - 1) for class i.
-
-    Loops run over per-link views from index 0: with a loop start numba cannot prove
-    non-negative, every index carries a negative-wraparound select and the loop is 5x slower.
-    """
-    dens = rho[i, c0:c0 + n]
-    mark = work[W_MARK, i, c0:c0 + n]
-    speed = work[W_SPEED, i, c0:c0 + n]
-    sigma = work[W_SIGMA, i, c0:c0 + n]
-    dem = work[W_DEMAND, i, c0:c0 + n]
-    share = work[W_SHARE, i, c0:c0 + n]
-    vmax = cell_vmax[i, c0:c0 + n]
-    jam = cell_jam[i, c0:c0 + n]
-    q_face = qf[i, c0 + lk:c0 + lk + n + 1]
-    u_face = uf[i, c0 + lk:c0 + lk + n + 1]
-    for c in range(n - 1):
-        sup = supply(mark[c], speed[c + 1], sigma[c], vmax[c], jam[c], g)
-        q = share[c] * min(dem[c], sup)
-        q_face[c + 1] = q
-        u_face[c + 1] = q / max(dens[c], RHO_EPS)
+def _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, g):
+    for c in range(rho.shape[1] - 1):
+        sup = supply(work[W_MARK, i, c], work[W_SPEED, i, c + 1], work[W_SIGMA, i, c],
+                     cell_vmax[i, c], cell_jam[i, c], g)
+        q = work[W_SHARE, i, c] * min(work[W_DEMAND, i, c], sup)
+        qf[i, c] = q
+        uf[i, c] = q / max(rho[i, c], RHO_EPS)
 
 
 @kernel
-def face_pass(link_c0, link_n, cell_vmax, cell_jam, gamma, rho, work, qf, uf):
-    """Fluxes through the interior faces of every link."""
+def face_pass(cell_vmax, cell_jam, gamma, rho, work, qf, uf):
+    """Godunov flux through every cell's right face (link ends are overwritten later)."""
     for i in range(qf.shape[0]):
         g = gamma[i]
-        for lk in range(link_c0.shape[0]):
-            c0 = link_c0[lk]
-            n = link_n[lk]
-            if g == 1.0:
-                _face_class(i, lk, c0, n, cell_vmax, cell_jam, rho, work, qf, uf, 1.0)
-            elif g == 2.0:
-                _face_class(i, lk, c0, n, cell_vmax, cell_jam, rho, work, qf, uf, 2.0)
-            else:
-                _face_class(i, lk, c0, n, cell_vmax, cell_jam, rho, work, qf, uf, g)
+        if g == 1.0:
+            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, 1.0)
+        elif g == 2.0:
+            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, 2.0)
+        else:
+            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, g)
 
 
 @kernel
-def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_mark, src_queue,
-                cell_vmax, cell_jam, gamma, pce, work, qf, wf, src_inflow):
+def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vmax, cell_jam,
+                gamma, pce, work, qin, win):
     """Point-queue sources: demand = arrivals + queue / dt, shared across classes in
-    proportion to their occupancy demand when the first cell's supply is short."""
-    nc = qf.shape[0]
+    proportion to their occupancy demand when the first cell's supply is short; then the
+    queues and the source accumulators advance by dt."""
+    nc = qin.shape[0]
     nbins = src_rates.shape[2]
     b = min(int(t / src_bin), nbins - 1)
     for s in range(src_link.shape[0]):
-        lk = src_link[s]
-        c = link_c0[lk]
-        f = c + lk
+        c = link_c0[src_link[s]]
         occ_demand = 0.0
         for i in range(nc):
-            src_inflow[i, s] = src_rates[s, i, b]
-            occ_demand += pce[i] * (src_inflow[i, s] + src_queue[i, s] / dt)
+            src_state[S_INFLOW, i, s] = src_rates[s, i, b]
+            occ_demand += pce[i] * (src_rates[s, i, b] + src_state[S_QUEUE, i, s] / dt)
         for i in range(nc):
-            d = src_inflow[i, s] + src_queue[i, s] / dt
+            arrivals = src_state[S_INFLOW, i, s]
+            waiting = src_state[S_QUEUE, i, s]
+            d = arrivals + waiting / dt
             vmax = cell_vmax[i, c]
-            w = min(src_mark[i, s], vmax)
+            w = min(src_state[S_MARK, i, s], vmax)
             q = 0.0
             if d > 0.0:
                 jam = cell_jam[i, c]
                 sup = supply(w, work[W_SPEED, i, c], critical_occupancy(w, vmax, jam, gamma[i]),
                              vmax, jam, gamma[i])
                 q = d if occ_demand <= sup else d * sup / occ_demand
-            qf[i, f] = q
-            wf[i, f] = w
+            qin[i, c] = q
+            win[i, c] = w
+            src_state[S_GENERATED, i, s] += arrivals * dt
+            src_state[S_WAITING, i, s] += waiting * dt
+            src_state[S_ENTERED, i, s] += q * dt
+            src_state[S_QUEUE, i, s] = max(waiting + (arrivals - q) * dt, 0.0)
 
 
 @kernel
@@ -161,100 +170,105 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam,
             if vg >= 0.0:
                 d = min(d, supply(work[W_MARK, i, c], vg, work[W_SIGMA, i, c], cell_vmax[i, c],
                                   cell_jam[i, c], gamma[i]))
-            qf[i, c + lk + 1] = work[W_SHARE, i, c] * d
-
-
-@inline_kernel
-def _update_link(i, lk, c0, n, dt, dx, e, cell_vmax, rho, y, work, qf, uf, wf, cell_vht,
-                 cell_vkt):
-    """Update of link lk's cells for class i (per-link views, as in `_face_class`).
-
-    Density is updated conservatively. The marker w obeys dw/dt + v dw/dx = 0 (the advective
-    form of the conservation of rho * w, which has the same waves: w is constant across
-    ARZ's 1-waves and v across its contacts). Inside a link it is transported upwind, the
-    incoming vehicles taking the volume fraction dt * u / dx of the cell; mixing by volume
-    keeps v exact at contacts, where the conservative mass-weighted mixing makes spurious
-    speed bumps (Chalons and Goatin 2007) that here cost 6 % L1 at 1,000 cells. Vehicles
-    entering a link from a node are mixed by mass with those in its first cell.
-    """
-    k = dt / dx
-    dtdx = dt * dx
-    r = rho[i, c0:c0 + n]
-    yy = y[i, c0:c0 + n]
-    mark = work[W_MARK, i, c0:c0 + n]
-    speed = work[W_SPEED, i, c0:c0 + n]
-    vmax = cell_vmax[i, c0:c0 + n]
-    vht = cell_vht[i, c0:c0 + n]
-    vkt = cell_vkt[i, c0:c0 + n]
-    q_face = qf[i, c0 + lk:c0 + lk + n + 1]
-    u_face = uf[i, c0 + lk:c0 + lk + n + 1]
-    for c in range(n):
-        r0 = r[c]
-        vht[c] += r0 * dtdx
-        vkt[c] += r0 * speed[c] * dtdx
-    # First cell: mass-weighted mixing with what enters from the node.
-    r0 = r[0]
-    r1 = max(r0 + k * (q_face[0] - q_face[1]), 0.0)
-    kept = max(r0 - k * q_face[1], 0.0)
-    entered = k * q_face[0]
-    w1 = (kept * mark[0] + entered * wf[i, c0 + lk]) / max(kept + entered, RHO_EPS)
-    w1 = w1 if kept + entered > RHO_EPS else mark[0]
-    r[0] = r1
-    yy[0] = r1 * (e * w1 + (1.0 - e) * vmax[0])
-    for c in range(1, n):
-        r0 = r[c]
-        r1 = max(r0 + k * (q_face[c] - q_face[c + 1]), 0.0)
-        theta = min(k * u_face[c], 1.0)
-        # An empty cell has no marker of its own: it takes the one of what flows in.
-        theta = theta if r0 > RHO_EPS else 1.0
-        w1 = mark[c] + theta * (mark[c - 1] - mark[c])
-        r[c] = r1
-        yy[c] = r1 * (e * w1 + (1.0 - e) * vmax[c])
+            qf[i, c] = work[W_SHARE, i, c] * d
 
 
 @kernel
-def update_pass(dt, link_c0, link_n, link_dx, cell_vmax, relax, rho, y, work, qf, uf, wf,
-                cell_vht, cell_vkt, acc_in, acc_out):
-    """Update of every link, and the accumulators: vehicle-seconds and vehicle-metres per
-    cell, vehicles in and out of each link."""
-    nc = rho.shape[0]
+def update_pass(dt, cell_dx, cell_first, cell_vmax, relax, rho, y, work, qf, uf, qin, win,
+                cell_vht, cell_vkt):
+    """Conservative update of density and upwind transport of the marker, per class over all
+    cells in one loop (cell 0 is a link's first cell, so the loop over c >= 1 can read c - 1).
+
+    The marker w obeys dw/dt + v dw/dx = 0 (the advective form of the conservation of rho w,
+    which has the same waves: w is constant across ARZ's 1-waves and v across its contacts).
+    Inside a link, incoming vehicles take the volume fraction dt * u / dx of the cell; mixing
+    by volume keeps v exact at contacts, where the conservative mass-weighted mixing makes
+    spurious speed bumps (Chalons and Goatin 2007) that cost 6 % L1 at 1,000 cells on a
+    1-shock + contact problem. Vehicles entering a link from a node are mixed by mass with
+    those in its first cell (they come from different streams). An empty cell has no marker of
+    its own and takes the one of what flows in.
+    """
+    nc, n = rho.shape
     for i in range(nc):
         e = math.exp(-dt * relax[i])
+        for c in range(n):
+            r0 = rho[i, c]
+            vdx = r0 * cell_dx[c] * dt
+            cell_vht[i, c] += vdx
+            cell_vkt[i, c] += vdx * work[W_SPEED, i, c]
+        # Cell 0 always starts a link.
+        k = dt / cell_dx[0]
+        r0 = rho[i, 0]
+        kept = max(r0 - k * qf[i, 0], 0.0)
+        entered = k * qin[i, 0]
+        w1 = (kept * work[W_MARK, i, 0] + entered * win[i, 0]) / max(kept + entered, RHO_EPS)
+        w1 = w1 if kept + entered > RHO_EPS else work[W_MARK, i, 0]
+        r1 = max(r0 + k * (qin[i, 0] - qf[i, 0]), 0.0)
+        rho[i, 0] = r1
+        y[i, 0] = r1 * (e * w1 + (1.0 - e) * cell_vmax[i, 0])
+        for c in range(1, n):
+            k = dt / cell_dx[c]
+            first = cell_first[c] > 0.0
+            r0 = rho[i, c]
+            w0 = work[W_MARK, i, c]
+            q_out = qf[i, c]
+            q_in = qin[i, c] if first else qf[i, c - 1]
+            # Interior cell: volume-weighted upwind transport.
+            theta = min(k * uf[i, c - 1], 1.0)
+            theta = theta if r0 > RHO_EPS else 1.0
+            w_int = w0 + theta * (work[W_MARK, i, c - 1] - w0)
+            # First cell of a link: mass-weighted mixing with what enters.
+            kept = max(r0 - k * q_out, 0.0)
+            entered = k * q_in
+            w_mix = (kept * w0 + entered * win[i, c]) / max(kept + entered, RHO_EPS)
+            w_mix = w_mix if kept + entered > RHO_EPS else w0
+            w1 = w_mix if first else w_int
+            r1 = max(r0 + k * (q_in - q_out), 0.0)
+            rho[i, c] = r1
+            y[i, c] = r1 * (e * w1 + (1.0 - e) * cell_vmax[i, c])
+
+
+@kernel
+def link_flows(dt, link_c0, link_n, qf, qin, acc_link):
+    """Vehicles into and out of every link over dt."""
+    for i in range(qf.shape[0]):
         for lk in range(link_c0.shape[0]):
             c0 = link_c0[lk]
-            n = link_n[lk]
-            _update_link(i, lk, c0, n, dt, link_dx[lk], e, cell_vmax, rho, y, work, qf, uf, wf,
-                         cell_vht, cell_vkt)
-            acc_in[i, lk] += qf[i, c0 + lk] * dt
-            acc_out[i, lk] += qf[i, c0 + lk + n] * dt
+            acc_link[A_IN, i, lk] += qin[i, c0] * dt
+            acc_link[A_OUT, i, lk] += qf[i, c0 + link_n[lk] - 1] * dt
 
 
 @kernel
 def advance(
     duration, dt_cfl, clock,
-    # geometry and class parameters
-    link_c0, link_n, link_dx, cell_vmax, cell_jam, gamma, pce, relax,
-    # junctions: movements (from link, to link, signal), per-class turning ratios, priorities
-    mov_from, mov_to, mov_beta, mov_prio, link_in_ptr, link_in_mov, link_out_ptr, link_out_mov,
-    link_up_junction, link_fifo, mov_green,
-    # sources and sinks
-    src_link, src_rates, src_bin, src_mark, src_queue, src_acc,
-    sink_link, sink_ghost_speed,
-    # signals
-    sig_phase_ptr, phase_mov_ptr, phase_mov, mov_signal, sig_yellow, sig_min_green, sig_state,
-    requests,
-    # state, accumulators, scratch
-    rho, y, cell_vht, cell_vkt, acc_in, acc_out, occ, work, qf, uf, wf, mov_scratch,
-    src_inflow,
+    link_i, cell_geo, cellp, classp,
+    mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
+    src_link, src_rates, src_bin, src_state, sink_link, sink_ghost_speed,
+    sig_phase_ptr, phase_mov_ptr, phase_mov, sig_f, sig_state, requests,
+    state, acc_cell, acc_link, occ, work, faces, mov_scratch,
 ):
     """Advance the network by `duration` seconds; returns the number of substeps taken.
 
     `requests[g]` is the phase index signal g should show (-1: keep); a change starts the
-    signal's yellow/all-red and is refused before its minimum green has elapsed.
-    `src_acc[0|1|2]` accumulate per class and source: vehicles generated, vehicle-seconds spent
-    waiting in the point queue, and vehicles that entered the network.
+    signal's yellow/all-red and is refused before its minimum green has elapsed. Row names of
+    the stacked arrays are the module constants; `sim.simulator.Simulator` builds them.
     """
-    signal_requests(requests, sig_state, sig_yellow, sig_min_green)
+    link_c0 = link_i[L_C0]
+    link_n = link_i[L_N]
+    cell_vmax = cellp[C_VMAX]
+    cell_jam = cellp[C_JAM]
+    gamma = classp[K_GAMMA]
+    pce = classp[K_PCE]
+    relax = classp[K_RELAX]
+    rho = state[U_RHO]
+    y = state[U_Y]
+    qf = faces[F_Q]
+    uf = faces[F_U]
+    qin = faces[F_QIN]
+    win = faces[F_WIN]
+    mov_signal = mov_i[M_SIGNAL]
+
+    signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
     t_end = clock[0] + duration
     steps = 0
     while t_end - clock[0] > 1e-9:
@@ -264,35 +278,21 @@ def advance(
             if 0.0 < left < seg:
                 seg = left
         signal_greens(sig_state, sig_phase_ptr, phase_mov_ptr, phase_mov, mov_signal, mov_green)
-        n = math.ceil(seg / dt_cfl - 1e-9)
-        if n < 1:
-            n = 1
+        n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
         dt = seg / n
         t0 = clock[0]
         for k in range(n):
-            t = t0 + k * dt
             cell_pass(rho, y, cell_vmax, cell_jam, gamma, pce, occ, work)
-            face_pass(link_c0, link_n, cell_vmax, cell_jam, gamma, rho, work, qf, uf)
-            source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_mark, src_queue,
-                        cell_vmax, cell_jam, gamma, pce, work, qf, wf, src_inflow)
+            face_pass(cell_vmax, cell_jam, gamma, rho, work, qf, uf)
+            source_pass(t0 + k * dt, dt, link_c0, src_link, src_rates, src_bin, src_state,
+                        cell_vmax, cell_jam, gamma, pce, work, qin, win)
             sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam, gamma,
                       work, qf)
-            junction_fluxes(link_c0, link_n, cell_vmax, cell_jam, gamma, mov_from, mov_to,
-                            mov_beta, mov_prio, link_in_ptr, link_in_mov, link_out_ptr,
-                            link_out_mov, link_up_junction, link_fifo, mov_green, work, qf, wf,
-                            mov_scratch)
-            for s in range(src_link.shape[0]):
-                f = link_c0[src_link[s]] + src_link[s]
-                for i in range(rho.shape[0]):
-                    arrivals = src_inflow[i, s] * dt
-                    entered = qf[i, f] * dt
-                    src_acc[0, i, s] += arrivals
-                    src_acc[1, i, s] += src_queue[i, s] * dt
-                    src_acc[2, i, s] += entered
-                    q = src_queue[i, s] + arrivals - entered
-                    src_queue[i, s] = q if q > 0.0 else 0.0
-            update_pass(dt, link_c0, link_n, link_dx, cell_vmax, relax, rho, y, work, qf, uf, wf,
-                        cell_vht, cell_vkt, acc_in, acc_out)
+            junction_fluxes(link_i, mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
+                            cell_vmax, cell_jam, gamma, work, qf, qin, win, mov_scratch)
+            update_pass(dt, cell_geo[G_DX], cell_geo[G_FIRST], cell_vmax, relax, rho, y, work,
+                        qf, uf, qin, win, acc_cell[A_VHT], acc_cell[A_VKT])
+            link_flows(dt, link_c0, link_n, qf, qin, acc_link)
             steps += 1
         clock[0] = t0 + seg
         signal_advance(seg, sig_state)
