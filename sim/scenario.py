@@ -61,12 +61,26 @@ class ClassSpec(_Model):
 
 
 class Classes(_Model):
-    """The two vehicle classes: motorcycles and cars."""
+    """The two vehicle classes: motorcycles and cars. A class given in part keeps the
+    built-in values of the fields it leaves out."""
 
     motorcycle: ClassSpec = Field(default_factory=lambda: ClassSpec.from_params(MOTORCYCLE),
                                   description="Motorcycles (index 0 in every array).")
     car: ClassSpec = Field(default_factory=lambda: ClassSpec.from_params(CAR),
                            description="Cars (index 1 in every array).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_defaults(cls, data: object) -> object:
+        if not isinstance(data, dict):
+            return data
+        builtin = {"motorcycle": MOTORCYCLE, "car": CAR}
+        merged = dict(data)
+        for name, params in builtin.items():
+            given = data.get(name)
+            if isinstance(given, dict):
+                merged[name] = {**ClassSpec.from_params(params).model_dump(), **given}
+        return merged
 
     def params(self) -> tuple[ARZParams, ARZParams]:
         """(motorcycle, car) in SI."""
@@ -79,8 +93,9 @@ class Numerics(_Model):
     cell_length_m: float = Field(default=50.0, ge=1.0, le=1000.0,
                                  description="Target cell length; links get round(L / dx) cells.")
     cfl: float = Field(default=0.9, gt=0.0, le=1.0, description="CFL number of the time step.")
-    queue_speed_kmh: float = Field(default=5.0, gt=0.0, le=60.0,
-                                   description="A cell below this mean speed counts as queued.")
+    queue_speed_kmh: float = Field(
+        default=10.0, gt=0.0, le=60.0, description="A cell below this space-mean speed counts as "
+        "queued (10 km/h: motorcycles still creep through a stopped car queue).")
     demand_bin_s: float = Field(default=60.0, gt=0.0, le=3600.0,
                                 description="Demand is held constant over bins of this length.")
 
@@ -292,9 +307,21 @@ class Scenario(_Model):
                 raise ValueError(f"demand[{i}].node: {d.node!r} is not a source node")
         if d := dupes([x.node for x in self.demand]):
             raise ValueError(f"demand: two profiles for source {d[0]!r}")
+        moto, car = self.classes.params()
         for i, seg in enumerate(self.initial):
             if seg.link not in links:
                 raise ValueError(f"initial[{i}].link: unknown link {seg.link!r}")
+            for name, dens, p in (("motorcycle", seg.motorcycle_veh_per_km_lane, moto),
+                                  ("car", seg.car_veh_per_km_lane, car)):
+                if dens > p.rho_max * 1000.0 * (1 + 1e-9):
+                    raise ValueError(f"initial[{i}].{name}_veh_per_km_lane: {dens:g} is above "
+                                     f"the {name} jam density {p.rho_max * 1000:g}")
+            occupancy = (moto.pce * seg.motorcycle_veh_per_km_lane
+                         + car.pce * seg.car_veh_per_km_lane) / 1000.0
+            jam = max(moto.jam_occupancy, car.jam_occupancy)
+            if occupancy > jam * (1 + 1e-9):
+                raise ValueError(f"initial[{i}]: densities occupy {occupancy * 1000:g} car-eq/km "
+                                 f"per lane, above the jam occupancy {jam * 1000:g}")
             end = seg.end_m if seg.end_m is not None else links[seg.link].length_m
             if not seg.start_m < end <= links[seg.link].length_m + 1e-9:
                 raise ValueError(f"initial[{i}]: segment [{seg.start_m}, {end}] m is not inside "
@@ -313,15 +340,20 @@ class Scenario(_Model):
 
 def available_scenarios() -> list[str]:
     """Names of the scenario files in `sim/scenarios/`."""
-    return sorted(p.stem for p in SCENARIO_DIR.iterdir() if p.suffix in SUFFIXES)
+    if not SCENARIO_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in SCENARIO_DIR.iterdir() if p.suffix in SUFFIXES and p.is_file())
 
 
 def _locate(name_or_path: str | Path) -> Path:
     path = Path(name_or_path)
-    if path.suffix in SUFFIXES or path.exists():
-        if not path.is_file():
-            raise ScenarioError(f"scenario file {str(path)!r} not found")
+    if path.is_file():
         return path
+    builtin = SCENARIO_DIR / path.name
+    if path.suffix in SUFFIXES and path.parent == Path() and builtin.is_file():
+        return builtin
+    if path.suffix in SUFFIXES or path.exists():
+        raise ScenarioError(f"scenario file {str(path)!r} not found")
     for suffix in SUFFIXES:
         candidate = SCENARIO_DIR / f"{name_or_path}{suffix}"
         if candidate.is_file():
