@@ -146,8 +146,8 @@ class PhaseSpec(_Model):
     """A set of movements that have green together."""
 
     name: str = Field(min_length=1, description="Phase name shown to users.")
-    movements: list[str] = Field(min_length=1,
-                                 description="Movements given green, as 'from_link->to_link'.")
+    movements: list[str] = Field(description="Movements given green, as 'from_link->to_link'; "
+                                 "empty for an all-red (e.g. pedestrian) phase.")
 
 
 class SignalSpec(_Model):
