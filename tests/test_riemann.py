@@ -1,0 +1,367 @@
+"""Riemann problems: the network kernels against exact solutions, and the exact solutions
+(`sim.exact`) against the invariants that define them.
+
+The numerical solutions come from `sim.riemann.simulate` (one open road of 1 km, cars only,
+discontinuity at 500 m). Errors are relative L1 errors of the density against exact cell
+averages. Measured values (CFL 0.9) are quoted next to each bound.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from sim import exact
+from sim.params import KMH, SINGLE_CLASS_CAR, ARZParams
+from sim.riemann import simulate
+
+LENGTH = 1000.0
+X0 = LENGTH / 2
+G1 = SINGLE_CLASS_CAR  # Greenshields: v_max 50 km/h, rho_max 0.15 veh/m, gamma 1, no relaxation
+G2 = ARZParams(v_max=50 * KMH, rho_max=0.15, gamma=2.0, tau=None)
+VMAX = G1.v_max
+
+
+def eq(rho: float, params: ARZParams = G1) -> tuple[float, float]:
+    """A state on the equilibrium curve (w = v_max)."""
+    return rho, float(exact.equilibrium_speed(rho, params))
+
+
+def with_w(rho: float, w: float, params: ARZParams = G1) -> tuple[float, float]:
+    """The state of density rho and marker w."""
+    return rho, w - float(exact.pressure(rho, params))
+
+
+def rel_l1(num: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.abs(num - ref).sum() / np.abs(ref).sum())
+
+
+def lwr_error(rho_l: float, rho_r: float, cells: int, t_end: float) -> tuple[float, np.ndarray,
+                                                                               np.ndarray]:
+    """Relative L1 error of the simulated LWR Riemann problem (equilibrium states)."""
+    x, rho, _ = simulate(*eq(rho_l), *eq(rho_r), length=LENGTH, cells=cells, t_end=t_end,
+                         params=G1)
+    edges = np.linspace(0.0, LENGTH, cells + 1)
+    ref = exact.cell_averages(lambda z: exact.lwr_riemann(rho_l, rho_r, z, t_end, G1, X0), edges)
+    return rel_l1(rho, ref), x, rho
+
+
+def arz_error(left: tuple[float, float], right: tuple[float, float], params: ARZParams,
+              cells: int = 1000, t_end: float = 18.0):
+    """(relative L1 density error, x, rho, v) of a simulated ARZ Riemann problem."""
+    x, rho, v = simulate(*left, *right, length=LENGTH, cells=cells, t_end=t_end, params=params)
+    edges = np.linspace(0.0, LENGTH, cells + 1)
+    ref = exact.cell_averages(
+        lambda z: exact.arz_riemann(*left, *right, z, t_end, params, X0)[0], edges)
+    return rel_l1(rho, ref), x, rho, v
+
+
+def crossing(x: np.ndarray, rho: np.ndarray, level: float, near: float, window: float) -> float:
+    """Position, by linear interpolation between cell centres, where rho crosses `level`
+    within `window` metres of `near` (the first crossing from the left)."""
+    idx = np.flatnonzero(np.abs(x - near) <= window)
+    for i in idx[:-1]:
+        a, b = rho[i] - level, rho[i + 1] - level
+        if a == 0.0:
+            return float(x[i])
+        if a * b < 0.0:
+            return float(x[i] + (x[i + 1] - x[i]) * a / (a - b))
+    raise AssertionError(f"density does not cross {level} near x = {near}")
+
+
+def observed_order(errors: list[float], cells: list[int]) -> float:
+    """Least-squares slope of log(error) against log(1 / cells)."""
+    return float(-np.polyfit(np.log(cells), np.log(errors), 1)[0])
+
+
+# =========================================================================== uniform w: LWR
+# Rarefactions: Godunov's L1 error on a centred rarefaction is O(h log(1/h)), so the fitted
+# order creeps up to 1 under refinement; over 250..2000 cells at t = 18 s it is 0.76..0.79 and
+# a weak transonic fan (0.10 -> 0.05 veh/m) gives 0.77 even over 500..4000 cells. The kernels
+# agree with a plain numpy Godunov scheme to 1e-15 there, so that is the scheme, not a bug.
+RAREFACTION_CELLS = [500, 1000, 2000, 4000]
+
+
+@pytest.mark.parametrize(("rho_l", "rho_r", "min_order"), [
+    # Queue discharge: jam to (almost) empty road, transonic; measured order 0.834.
+    (0.15, 0.0001, 0.8),
+    # Free-flow acceleration, fan entirely moving downstream; measured order 0.823.
+    (0.06, 0.01, 0.8),
+])
+def test_lwr_rarefaction_converges(rho_l: float, rho_r: float, min_order: float) -> None:
+    t_end = 30.0  # fan within [-v_max, v_max] * 30 s = +-417 m
+    errors = [lwr_error(rho_l, rho_r, n, t_end)[0] for n in RAREFACTION_CELLS]
+    assert all(b < a for a, b in itertools.pairwise(errors)), errors
+    assert observed_order(errors, RAREFACTION_CELLS) >= min_order, errors
+    # Measured 0.31 % and 0.24 % at 1,000 cells.
+    assert errors[1] <= 0.02
+
+
+@pytest.mark.parametrize(("rho_l", "rho_r"), [
+    (0.03, 0.10),  # moving shock, s = v_max (1 - 0.13 / 0.15) = 1.85 m/s
+    (0.04, 0.11),  # stationary shock (rho_l + rho_r = rho_max)
+    (0.05, 0.13),  # backward shock, s = v_max (1 - 0.18 / 0.15) = -2.78 m/s
+])
+def test_lwr_shock(rho_l: float, rho_r: float) -> None:
+    t_end = 30.0
+    err, x, rho = lwr_error(rho_l, rho_r, 1000, t_end)
+    # Godunov keeps an isolated LWR shock within two cells: measured <= 1.3e-5, and the
+    # mid-value crossing within 0.08 m of the exact position (cells are 1 m).
+    assert err <= 0.02
+    s = exact.lwr_shock_speed(rho_l, rho_r, G1)
+    assert s == pytest.approx(VMAX * (1 - (rho_l + rho_r) / G1.rho_max), abs=1e-12)
+    x_exact = X0 + s * t_end
+    x_num = crossing(x, rho, 0.5 * (rho_l + rho_r), x_exact, 50.0)
+    dx = LENGTH / 1000
+    assert abs(x_num - x_exact) <= 2 * dx, (x_num, x_exact)
+    if rho_l + rho_r == pytest.approx(G1.rho_max):
+        assert abs(x_num - X0) <= 0.5 * dx
+
+
+# =========================================================================== ARZ
+# 1-shock + contact: w_L = v_max, v_R = 2 m/s; p(rho_M) = w_L - v_R gives rho_M = 0.1284.
+SHOCK_CONTACT = (eq(0.03), (0.05, 2.0))
+# 1-rarefaction + contact: w_L = 13.46 m/s, v_R = 6 m/s; rho_M = 0.0806; M spans -1.46 t .. 6 t.
+RARE_CONTACT = (with_w(0.14, 0.5 + float(exact.pressure(0.14, G1))), (0.03, 6.0))
+# A second rarefaction case with the left state off equilibrium and a near-free right state.
+RARE_CONTACT_2 = ((0.12, 1.0), (0.02, 9.0))
+
+
+@pytest.mark.parametrize(("left", "right", "shock", "v_tol", "rho_tol"), [
+    # Density error measured 1.04 % at 1,000 cells (the slow contact smears); in the middle
+    # half of M, v is exact to 1e-14 and rho within 0.14 %.
+    (*SHOCK_CONTACT, True, 1e-9, 5e-3),
+    # Measured 0.56 %; in the middle half of M, v within 3e-6 and rho within 0.1 %.
+    (*RARE_CONTACT, False, 1e-4, 5e-3),
+    # Measured 0.40 %; M is only 56 m wide and the smeared fan reaches its middle half:
+    # v within 0.46 %, rho within 4.1 %.
+    (*RARE_CONTACT_2, False, 1e-2, 0.06),
+])
+def test_arz_riemann_gamma1(left, right, shock: bool, v_tol: float, rho_tol: float) -> None:
+    t_end = 18.0
+    waves = exact.arz_waves(*left, *right, G1)
+    assert waves.shock == shock and not waves.vacuum
+    err, x, rho, v = arz_error(left, right, G1, 1000, t_end)
+    assert err <= 0.02, err
+    # Intermediate state: the speed is v_R (in the middle half of the exact M region).
+    lo, hi = X0 + waves.wave1_hi * t_end, X0 + waves.contact * t_end
+    mid = (x > lo + 0.25 * (hi - lo)) & (x < hi - 0.25 * (hi - lo))
+    assert mid.sum() >= 10
+    np.testing.assert_allclose(v[mid], right[1], rtol=v_tol)
+    np.testing.assert_allclose(rho[mid], waves.rho_m, rtol=rho_tol)
+    if shock:
+        s = waves.wave1_lo
+        x_num = crossing(x, rho, 0.5 * (left[0] + waves.rho_m), X0 + s * t_end, 30.0)
+        assert abs(x_num - (X0 + s * t_end)) <= 2 * LENGTH / 1000
+
+
+def test_arz_errors_decrease_under_refinement() -> None:
+    errors = [arz_error(*SHOCK_CONTACT, G1, n)[0] for n in (250, 500, 1000, 2000)]
+    # Measured 2.63 %, 1.63 %, 1.04 %, 0.68 %: order ~0.6, the contact at 2 m/s being
+    # transported with a Courant number of 0.13 (first-order smearing ~ sqrt(h)).
+    assert all(b < 0.8 * a for a, b in itertools.pairwise(errors)), errors
+
+
+# gamma = 2. The kernels transport w advectively and mix by volume, which keeps v exact at a
+# contact only when p is linear in rho (gamma = 1). With gamma = 2 the smeared contact
+# perturbs v, and the 1-waves it emits shift the whole intermediate state: at 1,000 cells
+# v_M = 2.053 instead of 2.000 m/s (+2.6 %, median over the middle half of M), rho_M = 0.13846
+# instead of 0.13878, and the bias decays only like h^0.5 (+2.6 %, +1.8 %, +1.3 % at
+# 1,000 / 2,000 / 4,000 cells).
+G2_SHOCK_CONTACT = (eq(0.03, G2), (0.05, 2.0))
+G2_RARE_CONTACT = ((0.12, 1.0), (0.02, 9.0))
+
+
+@pytest.mark.parametrize(("left", "right", "bound"), [
+    (*G2_SHOCK_CONTACT, 0.025),  # measured 2.02 % at 1,000 cells, t = 18 s (1.66 % at 9 s)
+    (*G2_RARE_CONTACT, 0.01),    # measured 0.49 %
+])
+def test_arz_riemann_gamma2(left, right, bound: float) -> None:
+    err, _, rho, v = arz_error(left, right, G2, 1000, 18.0)
+    assert np.all(np.isfinite(rho)) and np.all(np.isfinite(v))
+    assert err <= bound, err
+
+
+def _g2_intermediate_speed(cells: int) -> float:
+    t_end = 18.0
+    waves = exact.arz_waves(*G2_SHOCK_CONTACT[0], *G2_SHOCK_CONTACT[1], G2)
+    _, x, _, v = arz_error(*G2_SHOCK_CONTACT, G2, cells, t_end)
+    lo, hi = X0 + waves.wave1_hi * t_end, X0 + waves.contact * t_end
+    mid = (x > lo + 0.25 * (hi - lo)) & (x < hi - 0.25 * (hi - lo))
+    return float(np.median(v[mid]))
+
+
+def test_arz_gamma2_intermediate_speed_bias_shrinks() -> None:
+    """The gamma = 2 intermediate-speed bias is there but vanishes under refinement."""
+    bias = [abs(_g2_intermediate_speed(n) / 2.0 - 1) for n in (1000, 4000)]
+    assert bias[0] <= 0.04 and bias[1] <= 0.7 * bias[0], bias
+
+
+@pytest.mark.xfail(strict=True, reason="gamma != 1: volume mixing of w does not keep v exact "
+                   "at contacts; v_M is 2.6 % high at 1,000 cells (see comment above)")
+def test_arz_gamma2_intermediate_speed_is_v_r() -> None:
+    assert _g2_intermediate_speed(1000) == pytest.approx(2.0, rel=5e-3)
+
+
+# =========================================================================== vacuum
+def test_vacuum() -> None:
+    """w_L = v_max / 2 <= v_R = 0.75 v_max: the left traffic cannot follow, a gap opens."""
+    left = with_w(0.03, 0.5 * VMAX)
+    right = (0.03, 0.75 * VMAX)
+    waves = exact.arz_waves(*left, *right, G1)
+    assert waves.vacuum and waves.wave1_hi == pytest.approx(0.5 * VMAX)
+    t_end = 18.0
+    cells = 1000
+    err, x, rho, v = arz_error(left, right, G1, cells, t_end)
+    assert np.all(np.isfinite(rho)) and np.all(np.isfinite(v))
+    assert rho.min() >= 0.0 and v.min() >= 0.0
+    # Mass: what was there plus what the source fed minus what the sink took (waves stay
+    # inside, so the boundary fluxes are those of the end states).
+    dx = LENGTH / cells
+    expected = (left[0] + right[0]) * X0 + (left[0] * left[1] - right[0] * right[1]) * t_end
+    assert rho.sum() * dx == pytest.approx(expected, rel=1e-12)
+    # The gap: exact density 0 between 6.9 t and 10.4 t; numerically it is drained to a
+    # first-order-smeared trough (measured min 0.0013 veh/m = 4 % of rho_L at 1,000 cells).
+    gap = (x > X0 + waves.wave1_hi * t_end) & (x < X0 + waves.contact * t_end)
+    assert gap.any() and rho[gap].min() <= 0.1 * left[0]
+    assert err <= 0.02, err  # measured 1.40 %
+
+
+# =========================================================================== exact solutions
+def _states(seed: int, n: int, params: ARZParams) -> list[tuple[float, float, float, float]]:
+    """Random admissible pairs of states: 0 < rho <= rho_max, p(rho) <= w <= v_max."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        pair = []
+        for _side in range(2):
+            rho = float(rng.uniform(0.01, 1.0) * params.rho_max)
+            p = float(exact.pressure(rho, params))
+            w = float(rng.uniform(p, params.v_max))
+            pair += [rho, w - p]
+        out.append(tuple(pair))
+    return out
+
+
+CASES = [(s, G1) for s in _states(1, 40, G1)] + [(s, G2) for s in _states(2, 40, G2)]
+
+
+@pytest.mark.parametrize(("state", "params"), CASES)
+def test_exact_arz_invariants(state, params: ARZParams) -> None:
+    rho_l, v_l, rho_r, v_r = state
+    w_l = v_l + float(exact.pressure(rho_l, params))
+    t = 10.0
+    wv = exact.arz_waves(*state, params)
+    x = np.linspace(-400.0, 400.0, 80_001)
+    rho, v = exact.arz_riemann(*state, x, t, params)
+    xi = x / t
+    assert np.all(rho >= 0) and np.all(np.isfinite(rho)) and np.all(np.isfinite(v))
+    # Far left and right: the initial states.
+    assert (rho[0], v[0]) == (rho_l, v_l) and (rho[-1], v[-1]) == (rho_r, v_r)
+    # w is constant (= w_L) across the 1-wave, wherever there are vehicles left of the contact.
+    left = (xi < wv.contact) & (rho > 0)
+    np.testing.assert_allclose(v[left] + exact.pressure(rho[left], params), w_l, rtol=1e-12)
+    # v is constant (= v_R) across the contact: on both sides of it.
+    right_of_1wave = (xi > wv.wave1_hi) & (rho > 0)
+    np.testing.assert_allclose(v[right_of_1wave], v_r, rtol=1e-12)
+    # Mass and rho*w are conserved: integral over [-X, X] changes by the boundary fluxes.
+    h = x[1] - x[0]
+    mass = np.trapezoid(rho, dx=h)
+    expected = (rho_l + rho_r) * 400.0 + (rho_l * v_l - rho_r * v_r) * t
+    assert mass == pytest.approx(expected, rel=2e-4, abs=1e-4)
+    w = np.where(rho > 0, v + exact.pressure(rho, params), 0.0)
+    w_r = v_r + float(exact.pressure(rho_r, params))
+    momentum = np.trapezoid(rho * w, dx=h)
+    expected_w = (rho_l * w_l + rho_r * w_r) * 400.0 + (rho_l * w_l * v_l
+                                                         - rho_r * w_r * v_r) * t
+    assert momentum == pytest.approx(expected_w, rel=2e-4, abs=1e-3)
+    if wv.vacuum:
+        return
+    assert wv.rho_m == pytest.approx(float(exact.inverse_pressure(w_l - v_r, params)))
+    if wv.shock and wv.rho_m != rho_l:
+        # Rankine-Hugoniot for both conserved quantities, and Lax's entropy condition.
+        s = wv.wave1_lo
+        q_l, q_m = rho_l * v_l, wv.rho_m * wv.v_m
+        assert s * (wv.rho_m - rho_l) == pytest.approx(q_m - q_l, abs=1e-12)
+        assert s * (wv.rho_m - rho_l) * w_l == pytest.approx((q_m - q_l) * w_l, abs=1e-12)
+        assert (float(exact.lambda1(rho_l, w_l, params)) > s
+                > float(exact.lambda1(wv.rho_m, w_l, params)))
+    elif not wv.shock:
+        # Rarefaction: self-similar, lambda1(rho(xi)) = xi inside the fan, monotone, and
+        # continuous: it meets L at its head and M at its tail.
+        fan = (xi > wv.wave1_lo) & (xi < wv.wave1_hi)
+        assert np.all(np.diff(rho[fan]) <= 0.0)
+        eps = 1e-9
+        ends = t * np.array([wv.wave1_lo - eps, wv.wave1_lo + eps, wv.wave1_hi - eps,
+                             wv.wave1_hi + eps])
+        r_end, v_end = exact.arz_riemann(*state, ends, t, params)
+        np.testing.assert_allclose(r_end, [rho_l, rho_l, wv.rho_m, wv.rho_m], rtol=1e-6)
+        np.testing.assert_allclose(v_end, [v_l, v_l, v_r, v_r], rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(exact.lambda1(rho[fan], w_l, params), xi[fan],
+                                   atol=1e-9)
+
+
+def test_exact_vacuum_structure() -> None:
+    left = with_w(0.03, 0.5 * VMAX)
+    right = (0.03, 0.75 * VMAX)
+    t = 10.0
+    x = np.linspace(-300.0, 300.0, 60_001)
+    rho, _ = exact.arz_riemann(*left, *right, x, t, G1)
+    xi = x / t
+    gap = (xi > 0.5 * VMAX + 1e-9) & (xi < 0.75 * VMAX - 1e-9)
+    assert np.all(rho[gap] == 0.0)
+    # The rarefaction reaches rho = 0 continuously at xi = w_L (the last car's speed).
+    near = np.abs(xi - 0.5 * VMAX) < 0.01
+    assert rho[near].max() < 1e-3
+    assert np.all(rho[xi > 0.75 * VMAX + 1e-9] == right[0])
+    # An empty right state imposes nothing: the left traffic rarefies out to speed w_L.
+    rho2, _ = exact.arz_riemann(*eq(0.1), 0.0, 3.0, x, t, G1)
+    assert np.all(rho2[xi > VMAX + 1e-9] == 0.0) and rho2[np.abs(xi - 13.0) < 0.01].max() > 0
+
+
+@pytest.mark.parametrize("params", [G1, G2])
+@pytest.mark.parametrize(("rho_l", "rho_r"), [(0.03, 0.10), (0.12, 0.02), (0.15, 0.0),
+                                              (0.05, 0.05), (0.0, 0.08)])
+def test_lwr_is_arz_with_uniform_w(params: ARZParams, rho_l: float, rho_r: float) -> None:
+    """The LWR solver and the ARZ solver agree for states on the equilibrium curve."""
+    x = np.linspace(-300.0, 300.0, 6001) + 0.037  # off the grid of wave positions
+    t = 12.0
+    lwr = exact.lwr_riemann(rho_l, rho_r, x, t, params)
+    arz, _ = exact.arz_riemann(*eq(rho_l, params), *eq(rho_r, params), x, t, params)
+    np.testing.assert_allclose(lwr, arz, atol=1e-12)
+
+
+def test_lwr_fan_closed_form() -> None:
+    """Greenshields fan: rho(xi) = rho_max (v_max - xi) / (2 v_max); and Q' = xi inside."""
+    x = np.linspace(-100.0, 100.0, 401)
+    t = 10.0
+    rho = exact.lwr_riemann(G1.rho_max, 0.0, x, t, G1)
+    np.testing.assert_allclose(rho, G1.rho_max * (VMAX - x / t) / (2 * VMAX), rtol=1e-12)
+    np.testing.assert_allclose(exact.lwr_char_speed(rho, G1), x / t, atol=1e-12)
+    # Capacity at the critical density: v_max rho_max / 4 for gamma = 1, and Q' = 0 there.
+    assert exact.capacity(G1) == pytest.approx(VMAX * G1.rho_max / 4)
+    assert float(exact.lwr_char_speed(exact.critical_density(G2), G2)) == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize("params", [G1, G2])
+def test_exact_signal_queue_formulas(params: ARZParams) -> None:
+    q = 0.25
+    rho = exact.free_flow_density(q, params)
+    assert float(exact.lwr_flux(rho, params)) == pytest.approx(q, rel=1e-12)
+    assert rho < exact.critical_density(params)
+    assert exact.red_queue_tail_speed(q, params) == pytest.approx(-q / (params.rho_max - rho))
+    # Counting: Q_max tau_c = q (red + tau_c).
+    tau = exact.queue_clearing_time(q, 300.0, params)
+    assert exact.capacity(params) * tau == pytest.approx(q * (300.0 + tau))
+    if params.gamma == 1.0:
+        assert exact.greenshields_clearing_time(q, 300.0, params) == pytest.approx(tau)
+    with pytest.raises(ValueError):
+        exact.free_flow_density(1.01 * exact.capacity(params), params)
+
+
+def test_cell_averages_of_a_step() -> None:
+    edges = np.linspace(0.0, 4.0, 5)
+    avg = exact.cell_averages(lambda z: np.where(z < 1.5, 1.0, 0.0), edges, sub=8)
+    np.testing.assert_allclose(avg, [1.0, 0.5, 0.0, 0.0])

@@ -1,0 +1,169 @@
+"""A signal on a single approach, checked against LWR wave theory.
+
+Network: source -> `up` (2 km, 400 cells) -> signalised junction J -> `down` (1 km) -> sink,
+plus an empty side approach `side` so that J has a phase (1) in which `up` sees red. Cars only
+(no motorcycle demand), arriving at q_in = 900 veh/h in free-flow equilibrium (w = v_max), so
+ARZ reduces to LWR with Q(rho) = rho (v_max - p(rho)) and relaxation has nothing to do.
+
+* Red: the queue's tail is a shock between the arrivals (rho_in, q_in) and the jam
+  (rho_max, 0), moving upstream at s = -q_in / (rho_max - rho_in).
+* Green: at the stop line the jam meets an empty road; the centred rarefaction has Q' = 0
+  there, so the queue discharges at the capacity Q_max = max Q until it has cleared, which
+  takes tau_c = q_in * red / (Q_max - q_in) (vehicle counting).
+Exact quantities come from `sim.exact`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import exact
+from sim.scenario import parse_scenario
+from sim.simulator import Simulator
+
+CAR = 1
+Q_IN_VEH_H = 900.0
+Q_IN = Q_IN_VEH_H / 3600.0
+L_UP, N_UP = 2000.0, 400
+MAIN, SIDE = 0, 1  # phases: green for up->down, green for side->down (red for up)
+
+
+def scenario(gamma: float, tau_s: float | None, rho_in: float, yellow_s: float) -> dict:
+    return {
+        "name": "signal-physics",
+        "classes": {"car": {"v_max_kmh": 50.0, "jam_density_veh_per_km_lane": 150.0,
+                            "gamma": gamma, "tau_s": tau_s}},
+        "nodes": [{"id": "in", "kind": "source"}, {"id": "side_in", "kind": "source"},
+                  {"id": "J", "kind": "junction"}, {"id": "out", "kind": "sink"}],
+        "links": [
+            {"id": "up", "from": "in", "to": "J", "length_m": L_UP, "cells": N_UP},
+            {"id": "side", "from": "side_in", "to": "J", "length_m": 200.0, "cells": 40},
+            {"id": "down", "from": "J", "to": "out", "length_m": 1000.0, "cells": 200},
+        ],
+        "movements": [{"from": "up", "to": "down"}, {"from": "side", "to": "down"}],
+        "signals": [{"node": "J", "yellow_s": yellow_s, "min_green_s": 5.0,
+                     "initial_phase": SIDE,
+                     "phases": [{"name": "main", "movements": ["up->down"]},
+                                {"name": "side", "movements": ["side->down"]}]}],
+        "demand": [{"node": "in", "profile": [[0.0, 0.0, Q_IN_VEH_H]]},
+                   {"node": "side_in", "profile": [[0.0, 0.0, 0.0]]}],
+        # Start in the equilibrium the arrivals bring, so the red's shock forms at once.
+        "initial": [{"link": "up", "car_veh_per_km_lane": rho_in * 1000.0}],
+    }
+
+
+def make(gamma: float = 1.0, tau_s: float | None = None, yellow_s: float = 3.0):
+    """(simulator, car parameters, rho_in)."""
+    # Parameters exactly as the simulator compiles them (km/h round trip included).
+    probe = Simulator(parse_scenario(scenario(gamma, tau_s, 0.0, yellow_s)))
+    params = probe.net.classes[CAR]
+    rho_in = exact.free_flow_density(Q_IN, params)
+    sim = Simulator(parse_scenario(scenario(gamma, tau_s, rho_in, yellow_s)))
+    assert sim.net.link_vmax[CAR, sim.net.link_index("up")] == params.v_max
+    return sim, params, rho_in
+
+
+def queue_tail(sim: Simulator, level: float) -> float | None:
+    """Distance from the upstream end of `up` where the car density first rises above
+    `level` (linear interpolation between cell centres); None without a queue."""
+    k = sim.net.link_index("up")
+    rho = sim.rho[CAR, sim.link_slice(k)]
+    x = sim.net.cell_centres(k)
+    above = np.flatnonzero(rho > level)
+    if above.size == 0:
+        return None
+    i = int(above[0])
+    if i == 0:
+        return float(x[0])
+    return float(x[i - 1] + (x[i] - x[i - 1]) * (level - rho[i - 1]) / (rho[i] - rho[i - 1]))
+
+
+def red_phase_blocks_up(sim: Simulator) -> bool:
+    info = sim.net.signals[0]
+    up_down = sim.net.movement_keys.index("up->down")
+    return up_down not in info.phase_movements[int(sim.signal_phase()[0])]
+
+
+@pytest.mark.parametrize(("gamma", "tau_s"), [(1.0, None), (1.0, 10.0), (2.0, None)])
+def test_red_queue_tail_moves_at_rankine_hugoniot_speed(gamma: float, tau_s: float | None
+                                                        ) -> None:
+    sim, params, rho_in = make(gamma, tau_s)
+    k = sim.net.link_index("up")
+    assert red_phase_blocks_up(sim) and not sim.signal_changing()[0]
+    level = 0.5 * (rho_in + params.rho_max)
+    times, tails = [], []
+    for _ in range(120):  # 600 s of red: the tail travels ~1,160 m of the 2,000
+        sim.advance(5.0, [SIDE])
+        tail = queue_tail(sim, level)
+        if tail is not None:
+            times.append(sim.t)
+            tails.append(tail)
+    t, x = np.array(times), np.array(tails)
+    settled = t >= 60.0  # after the shock has formed from the stop line
+    speed, x0 = np.polyfit(t[settled], x[settled], 1)
+    expected = exact.red_queue_tail_speed(Q_IN, params)
+    assert expected == pytest.approx((0.0 - Q_IN) / (params.rho_max - rho_in))
+    # Measured: -1.93682 vs -1.93673 m/s (gamma 1, with or without relaxation; rho_in =
+    # 20.9 veh/km), relative error 4.5e-5; gamma 2: rho_in = 18.3 veh/km, -1.89783 vs
+    # -1.89784 m/s, error 6e-6.
+    assert speed == pytest.approx(expected, rel=0.02)
+    # A straight line: the tail moves steadily (residuals within one 5 m cell) and it
+    # started from the stop line at t = 0.
+    dx = L_UP / N_UP
+    assert np.abs(x[settled] - (x0 + speed * t[settled])).max() <= dx
+    assert x0 == pytest.approx(L_UP, abs=2 * dx)
+    # The red holds everything back, and arrivals are not blocked at the source.
+    assert sim.acc_out[CAR, k] == 0.0
+    assert sim.acc_in[CAR, k] == pytest.approx(Q_IN * sim.t, rel=1e-9)
+    # Inside the queue the road is jammed and stopped.
+    queued = sim.net.cell_centres(k) > x[-1] + 2 * dx
+    np.testing.assert_allclose(sim.rho[CAR, sim.link_slice(k)][queued], params.rho_max,
+                               rtol=1e-9)
+    assert sim.speeds()[CAR, sim.link_slice(k)][queued].max() <= 1e-9
+
+
+def flow_out(sim: Simulator, seconds: float, phase: int) -> float:
+    """Mean vehicle flow (veh/s) out of `up` over the next `seconds`."""
+    k = sim.net.link_index("up")
+    before, t0 = sim.acc_out[CAR, k], sim.t
+    sim.advance(seconds, [phase])
+    return float((sim.acc_out[CAR, k] - before) / (sim.t - t0))
+
+
+@pytest.mark.parametrize("gamma", [1.0, 2.0])
+def test_green_discharges_queue_at_capacity(gamma: float) -> None:
+    sim, params, rho_in = make(gamma, yellow_s=3.0)
+    capacity = exact.capacity(params)
+    red = 300.0
+    sim.advance(red, [SIDE])  # a ~580 m queue (about 75 vehicles) forms at the red
+    assert red_phase_blocks_up(sim)
+    # The change to the main phase passes through 3 s of yellow, during which nothing moves.
+    assert flow_out(sim, 1.0, MAIN) == 0.0
+    assert sim.signal_changing()[0]
+    assert flow_out(sim, 2.0, MAIN) == 0.0
+    assert not sim.signal_changing()[0] and sim.signal_phase()[0] == MAIN
+    red += 3.0
+    # The queue clears 280 s (gamma 1) or 137 s (gamma 2) after the green; until then the
+    # stop line passes Q_max (measured to 1e-13, in the first 5 s and over the next 95 s).
+    clearing = exact.queue_clearing_time(Q_IN, red, params)
+    assert clearing > 120.0
+    assert flow_out(sim, 5.0, MAIN) == pytest.approx(capacity, rel=0.02)
+    assert flow_out(sim, 95.0, MAIN) == pytest.approx(capacity, rel=0.02)
+    # When the queue tail has come down to the stop line, the flow drops to the arrivals.
+    # Measured with 1 s bins: the drop is half done 0.3 s before the exact clearing time
+    # and smeared over ~3 s, for both gammas; the windows below pin it to about +-2 s.
+    sim.advance(clearing - 10.0 - (sim.t - red), [MAIN])
+    assert flow_out(sim, 8.0, MAIN) == pytest.approx(capacity, rel=0.02)  # tau_c - 10 .. - 2
+    sim.advance(5.0, [MAIN])
+    assert flow_out(sim, 7.0, MAIN) == pytest.approx(Q_IN, rel=0.02)  # tau_c + 3 .. + 10
+    # Long after: just the arrivals, and the link is back to its free-flow equilibrium.
+    sim.advance(200.0, [MAIN])
+    assert flow_out(sim, 100.0, MAIN) == pytest.approx(Q_IN, rel=0.02)
+    k = sim.net.link_index("up")
+    np.testing.assert_allclose(sim.rho[CAR, sim.link_slice(k)], rho_in, rtol=1e-3)
+    # Capacity of Greenshields is v_max rho_max / 4 (1,875 veh/h here); gamma = 2: 2,887.
+    if gamma == 1.0:
+        assert capacity == pytest.approx(params.v_max * params.rho_max / 4)
+        # The counting argument and the shock trajectory through the fan agree.
+        assert clearing == pytest.approx(exact.greenshields_clearing_time(Q_IN, red, params))
