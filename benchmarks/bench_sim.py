@@ -95,7 +95,8 @@ def main() -> None:
         print(f"  gamma = {gamma:g}: {ns:6.2f} ns per cell-step   (target <= 10: "
               f"{'ok' if ns <= 10 else 'MISSED'})")
     print("\nscenarios, 15 s decision intervals, fixed-time plan")
-    print(f"  {'scenario':10s} {'cells':>6s} {'substeps':>9s} {'us/15 s':>9s} {'sim s/wall s':>14s}")
+    header = ("scenario", "cells", "substeps", "us/15 s", "sim s/wall s")
+    print("  {:10s} {:>6s} {:>9s} {:>9s} {:>14s}".format(*header))
     for name in available_scenarios():
         cells, sub, us, speed = scenario_speed(name)
         flag = ""

@@ -326,6 +326,7 @@ class Scenario(_Model):
             if not seg.start_m < end <= links[seg.link].length_m + 1e-9:
                 raise ValueError(f"initial[{i}]: segment [{seg.start_m}, {end}] m is not inside "
                                  f"link {seg.link!r}")
+        self._check_initial_overlaps(links, moto, car)
         for i, lid in enumerate(self.corridor):
             if lid not in links:
                 raise ValueError(f"corridor[{i}]: unknown link {lid!r}")
@@ -333,6 +334,31 @@ class Scenario(_Model):
                 raise ValueError(f"corridor[{i}]: {lid!r} does not follow "
                                  f"{self.corridor[i - 1]!r}")
         return self
+
+    def _check_initial_overlaps(self, links: dict[str, LinkSpec], moto: ARZParams,
+                                car: ARZParams) -> None:
+        """Segments add up where they overlap: the sums must stay below jam too."""
+        jam = max(moto.jam_occupancy, car.jam_occupancy)
+        by_link: dict[str, list[InitialSegment]] = {}
+        for seg in self.initial:
+            by_link.setdefault(seg.link, []).append(seg)
+        for lid, segs in by_link.items():
+            if len(segs) < 2:
+                continue
+            length = links[lid].length_m
+            spans = [(s.start_m, s.end_m if s.end_m is not None else length, s) for s in segs]
+            cuts = sorted({p for a, b, _ in spans for p in (a, b)})
+            for a, b in itertools.pairwise(cuts):
+                mid = 0.5 * (a + b)
+                here = [s for lo, hi, s in spans if lo <= mid < hi]
+                dm = sum(s.motorcycle_veh_per_km_lane for s in here)
+                dc = sum(s.car_veh_per_km_lane for s in here)
+                occ = (moto.pce * dm + car.pce * dc) / 1000.0
+                if (dm > moto.rho_max * 1000 * (1 + 1e-9) or dc > car.rho_max * 1000 * (1 + 1e-9)
+                        or occ > jam * (1 + 1e-9)):
+                    raise ValueError(f"initial: overlapping segments on link {lid!r} add up to "
+                                     f"{dm:g} motorcycles and {dc:g} cars per km and lane at "
+                                     f"{mid:g} m, above jam")
 
     def signal_by_node(self) -> dict[str, SignalSpec]:
         return {s.node: s for s in self.signals}

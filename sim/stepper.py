@@ -182,7 +182,8 @@ def update_pass(dt, cell_dx, cell_first, cell_vmax, relax, rho, y, work, qf, uf,
     The marker w obeys dw/dt + v dw/dx = 0 (the advective form of the conservation of rho w,
     which has the same waves: w is constant across ARZ's 1-waves and v across its contacts).
     Inside a link, incoming vehicles take the volume fraction dt * u / dx of the cell; mixing
-    by volume keeps v exact at contacts, where the conservative mass-weighted mixing makes
+    by volume keeps v exact at contacts (for gamma = 1; close for other exponents), where the
+    conservative mass-weighted mixing makes
     spurious speed bumps (Chalons and Goatin 2007) that cost 6 % L1 at 1,000 cells on a
     1-shock + contact problem. Vehicles entering a link from a node are mixed by mass with
     those in its first cell (they come from different streams). An empty cell has no marker of
