@@ -1,0 +1,279 @@
+"""SB3 callbacks that publish events and write the results layout atomically.
+
+They subclass SB3's own callbacks where those fit (CheckpointCallback, EvalCallback) and keep
+their logic; what changes is where and how files are written, and that everything they learn
+is published on the run's EventBus.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import os
+import pickle
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
+from stable_baselines3.common.vec_env import VecEnv
+
+from arz_tui.training import events as ev
+from arz_tui.training.events import EventBus
+from arz_tui.training.results import (
+    BackgroundWriter,
+    RunLayout,
+    rotate_checkpoints,
+    save_npy_atomic,
+    write_bytes_atomic,
+)
+
+
+class _AlignedCallback(BaseCallback):
+    """Counts calls from the model's step count, so frequencies survive a resume."""
+
+    def _on_training_start(self) -> None:
+        self.n_calls = int(self.model.num_timesteps)
+
+
+def model_bytes(model: Any) -> bytes:
+    buf = io.BytesIO()
+    model.save(buf)
+    return buf.getvalue()
+
+
+class ProgressCallback(_AlignedCallback):
+    """Publishes PROGRESS about every `interval_s` of wall time and EPISODE at every episode
+    end; costs a few hundred nanoseconds per step otherwise."""
+
+    def __init__(self, events: EventBus, total_timesteps: int, interval_s: float = 0.5) -> None:
+        super().__init__()
+        self.events = events
+        self.total = total_timesteps
+        self.interval_s = interval_s
+        self._t_last = 0.0
+        self._n_last = 0
+        self._t_start = 0.0
+        self._n_start = 0
+        self._episodes = collections.deque(maxlen=20)
+
+    def _on_training_start(self) -> None:
+        super()._on_training_start()
+        self._t_last = self._t_start = time.perf_counter()
+        self._n_last = self._n_start = int(self.model.num_timesteps)
+
+    def _on_step(self) -> bool:
+        dones = self.locals.get("dones")
+        if dones is not None and dones[0]:
+            info = self.locals["infos"][0]
+            episode = info.get("episode", {})
+            totals = info.get("episode_totals")
+            self._episodes.append(float(episode.get("r", np.nan)))
+            self.events.publish(
+                ev.EPISODE, self.num_timesteps, reward=float(episode.get("r", np.nan)),
+                length=int(episode.get("l", 0)),
+                totals=totals.as_dict() if totals is not None else {})
+        if self.n_calls & 31 == 0:
+            now = time.perf_counter()
+            if now - self._t_last >= self.interval_s:
+                self._publish(now)
+        return True
+
+    def _publish(self, now: float) -> None:
+        steps = int(self.num_timesteps)
+        fps = (steps - self._n_last) / max(now - self._t_last, 1e-9)
+        done = steps - self._n_start
+        rate = done / max(now - self._t_start, 1e-9)
+        info = (self.locals.get("infos") or [{}])[0]
+        self.events.publish(
+            ev.PROGRESS, steps, total=self.total, fps=fps,
+            epsilon=float(getattr(self.model, "exploration_rate", 0.0)),
+            queue_veh=float(info.get("queue_veh", 0.0)),
+            mean_episode_reward=float(np.mean(self._episodes)) if self._episodes else None,
+            eta_s=(self.total - steps) / rate if rate > 0 else None)
+        self._t_last = now
+        self._n_last = steps
+
+    def _on_training_end(self) -> None:
+        self._publish(time.perf_counter())
+
+
+class AtomicCheckpointCallback(CheckpointCallback):
+    """SB3's CheckpointCallback with the results layout, atomic writes, rotation, and the
+    disk writes done by a background thread (the model and replay buffer are serialised here,
+    a consistent snapshot; writing 30 MB of buffer would otherwise stall training)."""
+
+    def __init__(self, layout: RunLayout, save_freq: int, max_checkpoints: int,
+                 save_replay_buffer: bool, events: EventBus, writer: BackgroundWriter) -> None:
+        super().__init__(save_freq, str(layout.latest), name_prefix="dqn_checkpoint",
+                         save_replay_buffer=save_replay_buffer)
+        self.layout = layout
+        self.max_checkpoints = max_checkpoints
+        self.events = events
+        self.writer = writer
+        self._written: collections.deque[dict[str, Any]] = collections.deque()
+        self.last_saved_step = -1
+
+    def _checkpoint_path(self, checkpoint_type: str = "", extension: str = "") -> str:
+        steps = int(self.num_timesteps)
+        if checkpoint_type == "replay_buffer_":
+            return str(self.layout.checkpoint_buffer(steps))
+        return str(self.layout.checkpoint_model(steps))
+
+    def _on_training_start(self) -> None:
+        self.n_calls = int(self.model.num_timesteps)
+
+    def _on_step(self) -> bool:
+        if self.n_calls % self.save_freq == 0:
+            self.save_checkpoint()
+        self._publish_written()
+        return True
+
+    def save_checkpoint(self, wait: bool = False) -> None:
+        """Snapshot now; write in the background (or before returning, with `wait`)."""
+        steps = int(self.num_timesteps)
+        if steps == self.last_saved_step:
+            if wait:
+                self.writer.flush()
+                self._publish_written()
+            return
+        self.last_saved_step = steps
+        files = []
+        buffer_path = None
+        if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
+            buffer_path = self.layout.checkpoint_buffer(steps)
+            files.append((buffer_path, pickle.dumps(self.model.replay_buffer,
+                                                    protocol=pickle.HIGHEST_PROTOCOL)))
+        model_path = self.layout.checkpoint_model(steps)
+        files.append((model_path, model_bytes(self.model)))  # last: marks it complete
+        record = {"model": str(model_path), "buffer": str(buffer_path) if buffer_path else None,
+                  "steps": steps, "bytes": sum(len(b) for _, b in files)}
+
+        def done() -> None:
+            rotate_checkpoints(self.layout, self.max_checkpoints)
+            record["time"] = time.time()
+            self._written.append(record)
+
+        self.writer.submit(files, after=done)
+        if wait:
+            self.writer.flush()
+            self._publish_written()
+
+    def _publish_written(self) -> None:
+        while self._written:
+            record = self._written.popleft()
+            kept = sorted(p.name for p in self.layout.latest.iterdir()) \
+                if self.layout.latest.is_dir() else []
+            self.events.publish(ev.CHECKPOINT, record["steps"], files=kept, **record)
+
+    def _on_training_end(self) -> None:
+        self.writer.flush()
+        self._publish_written()
+
+
+class PhysicalEvalCallback(EvalCallback):
+    """SB3's EvalCallback on seeded episodes, adding physical metrics and the time-space
+    diagram of the first episode; evaluations.npz and best_model.zip are written atomically.
+
+    The eval env is reseeded before every evaluation, so all evaluations (and the fixed-time
+    baseline) use the same demand samples and are comparable.
+    """
+
+    def __init__(self, eval_env: VecEnv, layout: RunLayout, events: EventBus, eval_seed: int,
+                 n_eval_episodes: int, eval_freq: int, deterministic: bool) -> None:
+        super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=eval_freq,
+                         log_path=str(layout.eval), best_model_save_path=None,
+                         deterministic=deterministic, verbose=0, warn=False)
+        self.layout = layout
+        self.events = events
+        self.eval_seed = eval_seed
+        # SB3 writes its npz here; we rename it over evaluations.npz (atomic).
+        self.log_path = str(layout.eval / ".evaluations.partial")
+        self._totals: list[dict[str, float]] = []
+        self._timespace: list[np.ndarray] = []
+        self._recording = False
+        self._restore_history()
+
+    def _restore_history(self) -> None:
+        path = self.layout.evaluations
+        if not path.is_file():
+            return
+        try:
+            with np.load(path) as data:
+                self.evaluations_timesteps = [int(t) for t in data["timesteps"]]
+                self.evaluations_results = [list(map(float, r)) for r in data["results"]]
+                self.evaluations_length = [list(map(int, r)) for r in data["ep_lengths"]]
+        except (OSError, KeyError, ValueError):
+            return
+        if self.evaluations_results:
+            self.best_mean_reward = max(float(np.mean(r)) for r in self.evaluations_results)
+
+    def _on_training_start(self) -> None:
+        self.n_calls = int(self.model.num_timesteps)
+
+    def _log_success_callback(self, locals_: dict[str, Any], globals_: dict[str, Any]) -> None:
+        super()._log_success_callback(locals_, globals_)
+        i = locals_["i"]
+        if locals_["done"]:
+            totals = locals_["info"].get("episode_totals")
+            if totals is not None:
+                self._totals.append(totals.as_dict())
+            if i == 0:
+                self._recording = False
+        elif i == 0 and self._recording:
+            self._timespace.append(self.eval_env.envs[0].unwrapped.corridor_density())
+
+    def _on_step(self) -> bool:
+        if not (self.eval_freq > 0 and self.n_calls % self.eval_freq == 0):
+            return True
+        self.eval_env.seed(self.eval_seed)
+        self._totals = []
+        self._timespace = []
+        self._recording = True
+        best_before = self.best_mean_reward
+        keep_going = super()._on_step()
+        partial = self.log_path + ".npz"
+        if os.path.exists(partial):
+            os.replace(partial, self.layout.evaluations)
+        step = int(self.num_timesteps)
+        means = mean_totals(self._totals)
+        self.events.publish(ev.EVAL, step, mean_reward=self.last_mean_reward,
+                            n_episodes=self.n_eval_episodes, **means)
+        if self._timespace:
+            save_npy_atomic(self.layout.timespace("rl"), np.stack(self._timespace))
+            self.events.publish(ev.TIMESPACE, step, controller="rl",
+                                path=str(self.layout.timespace("rl")))
+        if self.best_mean_reward > best_before:
+            write_bytes_atomic(self.layout.best_model, model_bytes(self.model))
+            self.events.publish(ev.BEST_MODEL, step, mean_reward=self.best_mean_reward,
+                                path=str(self.layout.best_model))
+        return keep_going
+
+
+def mean_totals(totals: list[dict[str, float]]) -> dict[str, float]:
+    """Episode totals averaged over episodes, keys prefixed by nothing (mean_delay_s, ...)."""
+    if not totals:
+        return {}
+    keys = totals[0].keys()
+    return {k: float(np.mean([t[k] for t in totals])) for k in keys}
+
+
+class StopCallback(_AlignedCallback):
+    """Ends learning cleanly when asked (TUI stop, Ctrl-C) or when the wall-clock budget is
+    spent; `reason` says which."""
+
+    def __init__(self, stop_event: threading.Event, deadline: float | None) -> None:
+        super().__init__()
+        self.stop_event = stop_event
+        self.deadline = deadline
+        self.reason: str | None = None
+
+    def _on_step(self) -> bool:
+        if self.stop_event.is_set():
+            self.reason = "stop requested"
+            return False
+        if self.deadline is not None and self.n_calls & 63 == 0 and time.time() >= self.deadline:
+            self.reason = "time budget reached"
+            return False
+        return True

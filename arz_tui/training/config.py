@@ -1,0 +1,241 @@
+"""Training configuration: pydantic models validated at the edge, with mode presets.
+
+Kept apart from the env's configuration (`arz_tui.env.EnvConfig`): this says how an agent
+learns, that says what task it learns.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from sim.scenario import validation_message
+
+Mode = Literal["sanity", "quick", "production", "kaggle"]
+Device = Literal["cpu", "cuda", "auto"]
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+class TrainingConfigError(ValueError):
+    """A bad training configuration; the message is one line naming the field."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DQNHyperparameters(_Model):
+    """Stable-Baselines3 DQN settings (defaults: the seed project's train_dqn.py)."""
+
+    learning_rate: float = Field(default=1e-3, gt=0, le=1, description="Adam learning rate.")
+    buffer_size: int = Field(default=50_000, ge=1, le=10_000_000,
+                             description="Replay buffer capacity, transitions.")
+    learning_starts: int = Field(default=1000, ge=0,
+                                 description="Steps of pure exploration before learning.")
+    batch_size: int = Field(default=32, ge=1, le=65_536, description="Minibatch size.")
+    tau: float = Field(default=1.0, gt=0, le=1, description="Target network soft-update "
+                       "coefficient (1: hard update).")
+    gamma: float = Field(default=0.99, ge=0, le=1, description="Discount factor.")
+    train_freq: int = Field(default=4, ge=1, description="Env steps between updates.")
+    gradient_steps: int = Field(default=1, ge=-1, description="Gradient steps per update "
+                                "(-1: as many as env steps collected).")
+    target_update_interval: int = Field(default=1000, ge=1,
+                                        description="Env steps between target network updates.")
+    exploration_fraction: float = Field(default=0.1, gt=0, le=1, description="Fraction of "
+                                        "training over which epsilon decays.")
+    exploration_initial_eps: float = Field(default=1.0, ge=0, le=1, description="Initial epsilon.")
+    exploration_final_eps: float = Field(default=0.05, ge=0, le=1, description="Final epsilon.")
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1,
+                                description="Hidden layer sizes of the Q-network.")
+
+    @field_validator("net_arch")
+    @classmethod
+    def _positive_layers(cls, layers: list[int]) -> list[int]:
+        if any(n < 1 or n > 4096 for n in layers):
+            raise ValueError("every layer size must be between 1 and 4096")
+        return layers
+
+    @model_validator(mode="after")
+    def _eps_order(self) -> DQNHyperparameters:
+        if self.exploration_final_eps > self.exploration_initial_eps:
+            raise ValueError("exploration_final_eps must not exceed exploration_initial_eps")
+        return self
+
+
+class CheckpointStrategy(_Model):
+    """When and what to checkpoint (rotating, written atomically)."""
+
+    save_freq: int = Field(default=1000, ge=1, description="Env steps between checkpoints.")
+    max_checkpoints: int = Field(default=2, ge=1, le=100,
+                                 description="Checkpoints kept in checkpoints/latest.")
+    save_replay_buffer: bool = Field(default=True, description="Save the replay buffer with "
+                                     "each checkpoint (needed for an exact DQN resume).")
+
+
+class EvaluationStrategy(_Model):
+    """Periodic evaluation on separate, seeded episodes (SB3 EvalCallback)."""
+
+    eval_freq: int = Field(default=5000, ge=1, description="Env steps between evaluations.")
+    n_eval_episodes: int = Field(default=10, ge=1, le=1000, description="Episodes per evaluation.")
+    deterministic: bool = Field(default=True, description="Greedy actions during evaluation.")
+
+
+class SanityCheckConfig(_Model):
+    """Pre-training checks that catch runs broken from the start."""
+
+    enabled: bool = Field(default=True, description="Run the checks before training.")
+    num_steps: int = Field(default=100, ge=1, le=100_000, description="Random steps of the "
+                           "reward-variety check.")
+    min_unique_rewards: int = Field(default=5, ge=1, description="Distinct rewards required.")
+    min_max_queue: float = Field(default=5.0, ge=0, description="Largest queue (veh) required "
+                                 "during the random steps.")
+    check_action_mapping: bool = Field(default=True, description="Every action index decodes "
+                                       "to its phases (the round() vs int() bug).")
+    check_flux_config: bool = Field(default=True, description="Inflow density well above the "
+                                    "initial density at the entries, so queues can form.")
+    min_inflow_ratio: float = Field(default=15.0, gt=0, description="Required inflow / initial "
+                                    "density ratio at the entries (15:1 as in the seed).")
+    check_control_interval: bool = Field(default=True, description="Decision interval equals "
+                                         "expected_interval_s.")
+    expected_interval_s: float = Field(default=15.0, gt=0, description="Decision interval the "
+                                       "control-interval check expects.")
+
+
+class ModePreset(BaseModel):
+    """What a mode sets unless the config says otherwise."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total_timesteps: int
+    save_freq: int
+    eval_freq: int
+    n_eval_episodes: int
+    dqn: dict[str, Any] = Field(default_factory=dict)
+    max_hours: float | None = None
+    device: Device = "cpu"
+
+
+MODE_PRESETS: dict[str, ModePreset] = {
+    "sanity": ModePreset(total_timesteps=100, save_freq=50, eval_freq=50, n_eval_episodes=2,
+                         dqn={"learning_starts": 50, "buffer_size": 1000,
+                              "target_update_interval": 50}),
+    "quick": ModePreset(total_timesteps=5000, save_freq=500, eval_freq=1000, n_eval_episodes=5,
+                        dqn={"learning_starts": 500, "target_update_interval": 500,
+                             "exploration_fraction": 0.2}),
+    "production": ModePreset(total_timesteps=100_000, save_freq=1000, eval_freq=5000,
+                             n_eval_episodes=10),
+    "kaggle": ModePreset(total_timesteps=200_000, save_freq=2000, eval_freq=10_000,
+                         n_eval_episodes=10, max_hours=8.5, device="auto"),
+}
+"""Mode presets: steps and checkpoint frequency as in the seed's guide; evaluation frequency
+scales with the mode; sanity and quick start learning early so they exercise training."""
+
+
+class TrainingConfig(_Model):
+    """How a DQN agent is trained, checkpointed, evaluated and where its results go.
+
+    Fields left out take the mode's preset (MODE_PRESETS): total_timesteps, the frequencies,
+    the DQN settings a mode changes, max_hours and device.
+    """
+
+    experiment_name: str = Field(description="Run folder name under results_dir.")
+    mode: Mode = Field(default="production", description="Preset: sanity, quick, production, "
+                       "kaggle.")
+    total_timesteps: int = Field(default=100_000, ge=1, le=1_000_000_000,
+                                 description="Env steps to train in total (resume included).")
+    device: Device = Field(default="cpu", description="cpu, cuda, or auto (cuda if available).")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of agent and envs.")
+    dqn_hyperparams: DQNHyperparameters = Field(default_factory=DQNHyperparameters,
+                                                description="DQN settings.")
+    checkpoint_strategy: CheckpointStrategy = Field(default_factory=CheckpointStrategy,
+                                                    description="Checkpointing.")
+    evaluation_strategy: EvaluationStrategy = Field(default_factory=EvaluationStrategy,
+                                                    description="Periodic evaluation.")
+    sanity_check_config: SanityCheckConfig = Field(default_factory=SanityCheckConfig,
+                                                   description="Pre-training checks.")
+    resume_training: bool = Field(default=False, description="Continue the newest complete "
+                                  "checkpoint of this experiment.")
+    checkpoint_path: Path | None = Field(default=None, description="Resume from this model zip "
+                                         "instead of the newest checkpoint.")
+    results_dir: Path = Field(default=Path("results"), description="Folder of run folders.")
+    max_hours: float | None = Field(default=None, gt=0, le=10_000, description="Wall-clock "
+                                    "budget: checkpoint and stop cleanly when reached.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_mode(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        preset = MODE_PRESETS.get(data.get("mode", "production"))
+        if preset is None:
+            return data  # the Literal check reports the bad mode
+        out = dict(data)
+        out.setdefault("total_timesteps", preset.total_timesteps)
+        out.setdefault("device", preset.device)
+        if "max_hours" not in out:
+            out["max_hours"] = preset.max_hours
+        ckpt = out.get("checkpoint_strategy")
+        if ckpt is None:
+            out["checkpoint_strategy"] = {"save_freq": preset.save_freq}
+        elif isinstance(ckpt, dict):
+            out["checkpoint_strategy"] = {"save_freq": preset.save_freq, **ckpt}
+        ev = out.get("evaluation_strategy")
+        ev_preset = {"eval_freq": preset.eval_freq, "n_eval_episodes": preset.n_eval_episodes}
+        if ev is None:
+            out["evaluation_strategy"] = ev_preset
+        elif isinstance(ev, dict):
+            out["evaluation_strategy"] = {**ev_preset, **ev}
+        dqn = out.get("dqn_hyperparams")
+        if dqn is None:
+            out["dqn_hyperparams"] = dict(preset.dqn)
+        elif isinstance(dqn, dict):
+            out["dqn_hyperparams"] = {**preset.dqn, **dqn}
+        return out
+
+    @field_validator("experiment_name")
+    @classmethod
+    def _safe_name(cls, name: str) -> str:
+        if not NAME_PATTERN.match(name) or name in {".", ".."}:
+            raise ValueError("use 1-100 letters, digits, '_', '-' or '.', starting with a "
+                             "letter or digit")
+        return name
+
+    @property
+    def run_dir(self) -> Path:
+        """results_dir / experiment_name."""
+        return self.results_dir / self.experiment_name
+
+    @classmethod
+    def build(cls, **fields: Any) -> TrainingConfig:
+        """Validate at the edge: any error becomes one TrainingConfigError line."""
+        try:
+            return cls(**fields)
+        except ValidationError as err:
+            raise TrainingConfigError(f"training config: {validation_message(err)}") from None
+
+
+def _preset_config(mode: Mode, name: str, **overrides: Any) -> TrainingConfig:
+    return TrainingConfig.build(experiment_name=name, mode=mode, **overrides)
+
+
+def sanity_check_config(name: str = "sanity_check", **overrides: Any) -> TrainingConfig:
+    """100 steps, checkpoint every 50: validates the whole pipeline in seconds."""
+    return _preset_config("sanity", name, **overrides)
+
+
+def quick_config(name: str, **overrides: Any) -> TrainingConfig:
+    """5,000 steps, checkpoint every 500: enough to see learning on riemann."""
+    return _preset_config("quick", name, **overrides)
+
+
+def production_config(name: str, **overrides: Any) -> TrainingConfig:
+    """100,000 steps, checkpoint every 1,000."""
+    return _preset_config("production", name, **overrides)
+
+
+def kaggle_config(name: str, **overrides: Any) -> TrainingConfig:
+    """200,000 steps, checkpoint every 2,000, device auto, 8.5 h wall-clock budget."""
+    return _preset_config("kaggle", name, **overrides)

@@ -1,0 +1,71 @@
+"""Evaluate controllers (the trained policy, baselines) on the same seeded episodes."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+import numpy as np
+
+from arz_tui.env import EnvConfig, TrafficSignalEnv
+
+
+class Controller(Protocol):
+    """What arz_tui.baselines controllers and `PolicyController` provide."""
+
+    def reset(self, env: TrafficSignalEnv) -> None: ...
+
+    def act(self, observation: np.ndarray, env: TrafficSignalEnv) -> int: ...
+
+
+class PolicyController:
+    """A trained SB3 model as a controller."""
+
+    def __init__(self, model: Any, deterministic: bool = True) -> None:
+        self.model = model
+        self.deterministic = deterministic
+
+    def reset(self, env: TrafficSignalEnv) -> None:
+        pass
+
+    def act(self, observation: np.ndarray, env: TrafficSignalEnv) -> int:
+        action, _ = self.model.predict(observation, deterministic=self.deterministic)
+        return int(action)
+
+
+def run_episodes(env_config: EnvConfig, controller: Controller, seeds: list[int],
+                 record_timespace: bool = False) -> tuple[list[dict[str, float]], np.ndarray]:
+    """Episode totals (plus mean reward and queue) of `controller` on one episode per seed,
+    and, if asked, the first episode's time-space diagram (steps x corridor cells)."""
+    env = TrafficSignalEnv(env_config)
+    results = []
+    rows: list[np.ndarray] = []
+    for k, seed in enumerate(seeds):
+        obs, _ = env.reset(seed=seed)
+        controller.reset(env)
+        rewards = []
+        while True:
+            obs, reward, terminated, truncated, _ = env.step(controller.act(obs, env))
+            rewards.append(reward)
+            if record_timespace and k == 0:
+                rows.append(env.corridor_density())
+            if terminated or truncated:
+                break
+        totals = env.episode_totals().as_dict()
+        totals["mean_reward"] = float(np.mean(rewards))
+        totals["episode_reward"] = float(np.sum(rewards))
+        results.append(totals)
+    env.close()
+    timespace = np.stack(rows) if rows else np.zeros((0, 0))
+    return results, timespace
+
+
+def mean_of(results: list[dict[str, float]]) -> dict[str, float]:
+    """Per-key mean over episodes."""
+    if not results:
+        return {}
+    return {k: float(np.mean([r[k] for r in results])) for k in results[0]}
+
+
+def eval_seeds(seed: int, n: int) -> list[int]:
+    """Evaluation episodes never share seeds with training episodes."""
+    return [seed + 10_000 + i for i in range(n)]

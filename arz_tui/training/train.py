@@ -1,0 +1,208 @@
+"""`arz-tui --batch` / `python -m arz_tui.training.train`: headless training with rich output.
+
+Exit codes: 0 finished (or the --max-hours budget was reached: resume with --resume),
+2 a user error or a failed sanity check (one line / the report, no traceback, nothing in the
+results folder overwritten), 130 stopped by Ctrl-C after saving a checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, NoReturn
+
+from arz_tui.errors import UserError
+
+MODES = ("sanity", "quick", "production", "kaggle")
+DEVICES = ("cpu", "cuda", "auto")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line and exits 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return value
+
+
+def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
+    p = _Parser(prog=prog, description="Train a DQN traffic-signal controller headless.")
+    p.add_argument("--mode", choices=MODES, default=None,
+                   help="preset (default production): sanity 100 steps, quick 5,000, "
+                        "production 100,000, kaggle 200,000")
+    p.add_argument("--scenario", default=None,
+                   help="built-in scenario (simple, lagos, riemann) or a scenario file "
+                        "(default lagos)")
+    p.add_argument("--device", choices=DEVICES, default=None,
+                   help="cpu (default), cuda, or auto (cuda when available; kaggle default)")
+    p.add_argument("--timesteps", type=_positive_int, default=None,
+                   help="total env steps (overrides the mode's)")
+    p.add_argument("--name", default=None,
+                   help="experiment name (default SCENARIO_MODE); an existing one is never "
+                        "overwritten: use --resume to continue it")
+    p.add_argument("--seed", type=_non_negative_int, default=None, help="seed (default 0)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the newest complete checkpoint of --name")
+    p.add_argument("--no-sanity-checks", action="store_true",
+                   help="skip the pre-training checks (not recommended)")
+    p.add_argument("--results-dir", type=Path, default=None,
+                   help="folder of run folders (default ./results)")
+    p.add_argument("--max-hours", type=_positive_float, default=None,
+                   help="wall-clock budget: checkpoint and exit 0 when reached "
+                        "(default 8.5 in kaggle mode)")
+    p.add_argument("--config", type=Path, default=None,
+                   help="a saved training_config.json, or a JSON/YAML TrainingConfig; flags "
+                        "override it")
+    return p
+
+
+def _load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """(training fields, env fields or None) from --config."""
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"--config {path}: cannot be read ({err.strerror or err}); give an "
+                        "existing training_config.json or TrainingConfig file") from None
+    try:
+        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except (ValueError, yaml.YAMLError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UserError(f"--config {path}: not valid JSON/YAML ({first})") from None
+    if not isinstance(data, dict):
+        raise UserError(f"--config {path}: expected a mapping of TrainingConfig fields")
+    if "training" in data:  # a saved training_config.json
+        training = data["training"]
+        env = data.get("env")
+        if not isinstance(training, dict) or (env is not None and not isinstance(env, dict)):
+            raise UserError(f"--config {path}: 'training' and 'env' must be mappings")
+        return dict(training), dict(env) if env else None
+    return dict(data), None
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(EnvConfig, TrainingConfig) from flags and an optional --config file."""
+    from arz_tui.env import EnvConfig
+    from arz_tui.training.config import TrainingConfig
+    from arz_tui.training.env_builder import EnvConfigBuilder
+
+    training: dict[str, Any] = {}
+    env_fields: dict[str, Any] | None = None
+    if args.config is not None:
+        training, env_fields = _load_config_file(args.config)
+    if args.mode is not None:
+        training["mode"] = args.mode
+    mode = training.get("mode", "production")
+
+    if env_fields is not None:
+        if args.scenario is not None:
+            env_fields["scenario"] = args.scenario
+        env_config = EnvConfig.build(**env_fields)
+    else:
+        env_config = EnvConfigBuilder.for_training(args.scenario or "lagos")
+
+    overrides = {"total_timesteps": args.timesteps, "device": args.device, "seed": args.seed,
+                 "results_dir": args.results_dir, "max_hours": args.max_hours}
+    training.update({k: v for k, v in overrides.items() if v is not None})
+    if args.resume:
+        training["resume_training"] = True
+    if args.no_sanity_checks:
+        training.setdefault("sanity_check_config", {})["enabled"] = False
+    if args.name is not None:
+        training["experiment_name"] = args.name
+    elif "experiment_name" not in training:
+        training["experiment_name"] = f"{Path(env_config.scenario).stem}_{mode}"
+    return env_config, TrainingConfig.build(**training)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train as the flags say; returns the exit code."""
+    from rich.console import Console
+
+    from arz_tui.training.batch import BatchPrinter
+    from arz_tui.training.sanity import SanityCheckError
+    from arz_tui.training.trainer import RLTrainer
+
+    console = Console(highlight=False)
+    err_console = Console(stderr=True, highlight=False)
+    env_config, training_config = configs_from_args(args)
+    trainer = RLTrainer(env_config, training_config, [BatchPrinter(console)])
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        # First Ctrl-C: stop cleanly with a checkpoint; a second one interrupts at once.
+        trainer.request_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        trainer.train()
+    except SanityCheckError as err:
+        err_console.print(f"[red]{err}[/]")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        trainer.cleanup()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if trainer.status == "interrupted":
+        if trainer.stop_reason == "time budget reached":
+            console.print(f"time budget of {training_config.max_hours:g} h reached; resume "
+                          f"with --resume --name {training_config.experiment_name}")
+            return 0
+        return 130
+    console.print(f"results in {training_config.run_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None, prog: str = "arz-tui --batch") -> int:
+    from arz_tui.env import EnvConfigError
+    from arz_tui.training.config import TrainingConfigError
+    from sim.scenario import ScenarioError
+
+    args = build_parser(prog).parse_args(argv)
+    try:
+        return run(args)
+    except (UserError, EnvConfigError, TrainingConfigError, ScenarioError) as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(prog="python -m arz_tui.training.train"))
