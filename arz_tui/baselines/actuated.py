@@ -13,10 +13,9 @@ if TYPE_CHECKING:
 
 
 class Actuated(Controller):
-    """Fully actuated, gap-seeking control with stop-line detection (as in the HCM / FHWA
-    *Traffic Signal Timing Manual*, ch. 5, volume-density and basic actuated operation; the
-    rule "extend while vehicles keep arriving, give up the green at the first gap, never beyond
-    maximum green").
+    """Fully actuated, gap-seeking control with stop-line detection (basic actuated operation
+    as described in the FHWA *Traffic Signal Timing Manual*: "extend while vehicles keep
+    arriving, give up the green at the first gap, never beyond maximum green").
 
     Every approach has a detection zone covering the last `detector_m` metres before its stop
     line, read from the cells (a macroscopic stand-in for presence loops). At each decision,

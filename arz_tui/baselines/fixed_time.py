@@ -25,9 +25,9 @@ def _per_signal(value: Any, n: int, what: str) -> list[Any]:
 
 
 class FixedTime(Controller):
-    """Pre-timed control (e.g. Webster 1958; Roess, Prassas and McShane, *Traffic
-    Engineering*, ch. on fixed-time signal timing): every signal runs its phases in index order,
-    starting with the phase it shows at t = 0, each for a fixed share of a fixed cycle.
+    """Pre-timed control (see e.g. Roess, Prassas and McShane, *Traffic Engineering*): every
+    signal runs its phases in index order, starting with the phase it shows at t = 0, each for
+    a fixed share of a fixed cycle.
 
     Parameters:
         cycle_s: cycle length in seconds, one number for all signals or one per signal

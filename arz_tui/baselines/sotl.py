@@ -16,24 +16,30 @@ class SOTL(Controller):
     """Self-organizing traffic lights, the "sotl-platoon" rule of Gershenson (2005),
     "Self-organizing traffic lights", Complex Systems 16(1), 29-53, as evaluated in a realistic
     setting by Cools, Gershenson and D'Hooghe (2008), "Self-organizing traffic lights: a
-    realistic simulation", in *Advances in Applied Self-Organizing Systems*, 41-50.
+    realistic simulation", in *Advances in Applied Self-Organizing Systems* (Springer).
 
     Each red phase p keeps a counter kappa_p of vehicle-seconds: at every decision it adds
     interval x (vehicles approaching or waiting on p's red approaches within `distance_m` of
-    the stop line). The counter of a phase is reset when it gets the green. At a decision the
-    signal switches to the phase with the largest counter when
+    the stop line). The counter of a phase is reset when it gets the green. At a decision,
+    once the shown phase has had its minimum green (sotl-phase; `min_green_s`, default the
+    signal's own), the signal switches to the phase with the largest counter when
 
-    1. that counter has reached the threshold `theta_veh_s` (sotl-request), and
-    2. the shown phase has had its minimum green (sotl-phase; `min_green_s`, default the
-       signal's own), and
-    3. no platoon is crossing (sotl-platoon): the green approaches do not hold between
-       `presence_veh` and `mu_veh` vehicles within `omega_m` of the stop line. A few vehicles
-       close to the line are let through rather than cut off; more than `mu_veh` is a long
-       platoon or a standing queue that would hold the green forever, and is cut.
+    1. that counter has reached the threshold `theta_veh_s` (sotl-request), and no platoon is
+       crossing (sotl-platoon): "a few vehicles left to cross" the green, i.e. more than
+       `presence_veh` and at most `mu_veh` vehicles within `omega_m` of the stop line and
+       no more than `presence_veh` behind them within `distance_m`, are let through rather
+       than cut off; a longer platoon or a standing queue, which would hold the green
+       forever, is cut; or
+    2. the green approaches are empty within `distance_m` while vehicles wait at the red
+       (the "empty green" rule of Gershenson and Rosenblueth (2012), "Self-organizing traffic
+       lights at multiple-street intersections", Complexity 17(4), 23-39); or
+    3. `max_green_s` is set and reached.
 
-    With two phases this is exactly Gershenson's two-direction rule; with more phases the
-    fullest counter wins. Densities are continuous here, so "at least one vehicle within
-    omega" becomes "more than `presence_veh` vehicles".
+    With two phases this is Gershenson's two-direction rule; with more phases the fullest
+    counter wins. Densities are continuous here, so "at least one vehicle" becomes "more than
+    `presence_veh` vehicles", and "few left" needs the stretch behind them to be empty:
+    otherwise a light steady stream looks like a platoon tail forever and starves the cross
+    street.
 
     Parameters (the papers' values are in cells of a cellular automaton or in the units of
     their microsimulation; the defaults here are set for this model and 10-20 s decisions):
