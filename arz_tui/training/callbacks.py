@@ -43,6 +43,38 @@ def model_bytes(model: Any) -> bytes:
     return buf.getvalue()
 
 
+class ExactTotalCallback(BaseCallback):
+    """Makes training end exactly at `total` steps: SB3 collects `train_freq` steps per
+    rollout, so without this a total that is not a multiple of it is overshot (and a resumed
+    run would not finish where it was told to). Shortens the last rollout, and restores the
+    model's train_freq when training ends, before anything is saved."""
+
+    def __init__(self, total: int) -> None:
+        super().__init__()
+        self.total = total
+        self._original: Any = None
+
+    def _shorten(self) -> None:
+        freq = self.model.train_freq
+        remaining = self.total - int(self.model.num_timesteps)
+        if 0 < remaining < freq.frequency and freq.unit.value == "step":
+            self.model.train_freq = type(freq)(remaining, freq.unit)
+
+    def _on_training_start(self) -> None:
+        self._original = self.model.train_freq
+        self._shorten()
+
+    def _on_rollout_end(self) -> None:
+        self._shorten()
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_training_end(self) -> None:
+        if self._original is not None:
+            self.model.train_freq = self._original
+
+
 class ProgressCallback(_AlignedCallback):
     """Publishes PROGRESS about every `interval_s` of wall time and EPISODE at every episode
     end; costs a few hundred nanoseconds per step otherwise."""
@@ -102,7 +134,15 @@ class ProgressCallback(_AlignedCallback):
 class AtomicCheckpointCallback(CheckpointCallback):
     """SB3's CheckpointCallback with the results layout, atomic writes, rotation, and the
     disk writes done by a background thread (the model and replay buffer are serialised here,
-    a consistent snapshot; writing 30 MB of buffer would otherwise stall training)."""
+    a consistent snapshot; writing 30 MB of buffer would otherwise stall training).
+
+    Checkpoints are taken when a rollout starts, the one point of SB3's loop where the
+    weights (the last update done), the replay buffer (every transition stored), the step and
+    update counters and epsilon agree: at `on_step` the current transition is not stored yet.
+    So a checkpoint falls on the first rollout boundary at or after each multiple of
+    `save_freq` (exactly on it when save_freq is a multiple of train_freq), and on the last
+    step, and a resume continues exactly where the checkpoint left off.
+    """
 
     def __init__(self, layout: RunLayout, save_freq: int, max_checkpoints: int,
                  save_replay_buffer: bool, events: EventBus, writer: BackgroundWriter) -> None:
@@ -114,6 +154,8 @@ class AtomicCheckpointCallback(CheckpointCallback):
         self.writer = writer
         self._written: collections.deque[dict[str, Any]] = collections.deque()
         self.last_saved_step = -1
+        self.next_save = save_freq
+        self.halted = False
 
     def _checkpoint_path(self, checkpoint_type: str = "", extension: str = "") -> str:
         steps = int(self.num_timesteps)
@@ -123,16 +165,20 @@ class AtomicCheckpointCallback(CheckpointCallback):
 
     def _on_training_start(self) -> None:
         self.n_calls = int(self.model.num_timesteps)
+        self.next_save = (self.n_calls // self.save_freq + 1) * self.save_freq
+
+    def _on_rollout_start(self) -> None:
+        if self.model.num_timesteps >= self.next_save:
+            self.save_checkpoint()
 
     def _on_step(self) -> bool:
-        if self.n_calls % self.save_freq == 0:
-            self.save_checkpoint()
         self._publish_written()
         return True
 
     def save_checkpoint(self, wait: bool = False) -> None:
         """Snapshot now; write in the background (or before returning, with `wait`)."""
-        steps = int(self.num_timesteps)
+        steps = int(self.model.num_timesteps)
+        self.next_save = (steps // self.save_freq + 1) * self.save_freq
         if steps == self.last_saved_step:
             if wait:
                 self.writer.flush()
@@ -168,6 +214,9 @@ class AtomicCheckpointCallback(CheckpointCallback):
             self.events.publish(ev.CHECKPOINT, record["steps"], files=kept, **record)
 
     def _on_training_end(self) -> None:
+        # After the last update the state is consistent again, unless a stop cut a step.
+        if not self.halted and self.model.num_timesteps >= self.next_save:
+            self.save_checkpoint()
         self.writer.flush()
         self._publish_written()
 
@@ -261,19 +310,31 @@ def mean_totals(totals: list[dict[str, float]]) -> dict[str, float]:
 
 class StopCallback(_AlignedCallback):
     """Ends learning cleanly when asked (TUI stop, Ctrl-C) or when the wall-clock budget is
-    spent; `reason` says which."""
+    spent. It acts at a rollout boundary: checkpoint first (waiting for the write), then stop
+    at the next step, whose half-done transition is dropped. `reason` says why,
+    `stopped_at` is the step of the checkpoint to resume from."""
 
-    def __init__(self, stop_event: threading.Event, deadline: float | None) -> None:
+    def __init__(self, stop_event: threading.Event, deadline: float | None,
+                 checkpoint: AtomicCheckpointCallback) -> None:
         super().__init__()
         self.stop_event = stop_event
         self.deadline = deadline
+        self.checkpoint = checkpoint
         self.reason: str | None = None
+        self.stopped_at: int | None = None
 
-    def _on_step(self) -> bool:
+    def _on_rollout_start(self) -> None:
+        if self.reason is not None:
+            return
         if self.stop_event.is_set():
             self.reason = "stop requested"
-            return False
-        if self.deadline is not None and self.n_calls & 63 == 0 and time.time() >= self.deadline:
+        elif self.deadline is not None and time.time() >= self.deadline:
             self.reason = "time budget reached"
-            return False
-        return True
+        else:
+            return
+        self.stopped_at = int(self.model.num_timesteps)
+        self.checkpoint.save_checkpoint(wait=True)
+        self.checkpoint.halted = True
+
+    def _on_step(self) -> bool:
+        return self.reason is None

@@ -306,6 +306,7 @@ class RLTrainer:
 
         from arz_tui.training.callbacks import (
             AtomicCheckpointCallback,
+            ExactTotalCallback,
             PhysicalEvalCallback,
             ProgressCallback,
             StopCallback,
@@ -331,8 +332,9 @@ class RLTrainer:
             writer)
         es = cfg.evaluation_strategy
         deadline = time.time() + cfg.max_hours * 3600 if cfg.max_hours else None
-        stop = StopCallback(self.stop_event, deadline)
+        stop = StopCallback(self.stop_event, deadline, self._checkpoint_cb)
         callbacks = CallbackList([
+            ExactTotalCallback(cfg.total_timesteps),
             ProgressCallback(self.events, cfg.total_timesteps), self._checkpoint_cb,
             PhysicalEvalCallback(eval_env, self.layout, self.events,
                                  eval_seeds(cfg.seed, 1)[0], n_eval, es.eval_freq,
@@ -344,7 +346,7 @@ class RLTrainer:
                              reset_num_timesteps=self._resume_from is None,
                              tb_log_name="dqn", progress_bar=False)
             if stop.reason is not None:
-                self._interrupted(stop.reason)
+                self._interrupted(stop.reason, stop.stopped_at)
             else:
                 self._finish(writer)
         finally:
@@ -364,9 +366,10 @@ class RLTrainer:
         self.events.publish(ev.BASELINE, int(self.model.num_timesteps), controller=BASELINE,
                             n_episodes=len(seeds), **mean_of(results))
 
-    def _interrupted(self, reason: str) -> None:
-        self._checkpoint_cb.save_checkpoint(wait=True)
-        steps = int(self.model.num_timesteps)
+    def _interrupted(self, reason: str, steps: int | None) -> None:
+        """The stop callback has saved the checkpoint of step `steps` already."""
+        self._checkpoint_cb.writer.flush()
+        steps = int(self.model.num_timesteps) if steps is None else steps
         self.status = "interrupted"
         self.stop_reason = reason
         self.events.publish(ev.RUN_INTERRUPTED, steps, reason=reason,
