@@ -60,30 +60,29 @@ def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
 
 
 @kernel
-def junction_fluxes(link_i, mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov, cell_vmax,
-                    cell_jam, gamma, work, qf, qin, win, scratch):
+def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
+                    cell_vmax, cell_jam, gamma, work, qf, qin, win, scratch):
     """Outflow of every link's last cell and inflow into every link's first cell at
-    junctions. mov_i rows: from link, to link, signal, last cell of from, first cell of to;
-    csr_ptr/csr_mov row 0 lists the movements into each link, row 1 those out of it."""
+    junctions. mov_cells rows: last cell of the from link, first cell of the to link (unsigned,
+    so indexing with them needs no negative-index check); csr_ptr/csr_mov row 0 lists the
+    movements into each link, row 1 those out of it."""
     n_mov = mov_i.shape[1]
     if n_mov == 0:
         return
     link_c0 = link_i[0]
     link_up_junction = link_i[2]
     link_fifo = link_i[3]
-    from_cell = mov_i[3]
-    to_cell = mov_i[4]
+    from_cell = mov_cells[0]
+    to_cell = mov_cells[1]
     nc = qf.shape[0]
-    for m in range(n_mov):
-        cf = from_cell[m]
-        ct = to_cell[m]
-        g = mov_green[m]
-        for i in range(nc):
-            scratch[ASK, i, m] = g * mov_beta[i, m] * work[W_DEMAND, i, cf]
-            scratch[THETA, i, m] = 1.0
-            qf[i, cf] = 0.0
-            qin[i, ct] = 0.0
-            win[i, ct] = 0.0
+    for i in range(nc):
+        ask = scratch[ASK, i]
+        theta = scratch[THETA, i]
+        dem = work[W_DEMAND, i]
+        beta = mov_beta[i]
+        for m in range(n_mov):
+            ask[m] = mov_green[m] * beta[m] * dem[from_cell[m]]
+            theta[m] = 1.0
 
     for j in range(link_c0.shape[0]):
         if not link_up_junction[j]:
@@ -122,15 +121,27 @@ def junction_fluxes(link_i, mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_m
             for p in range(csr_ptr[1, k], csr_ptr[1, k + 1]):
                 scratch[THETA, i, csr_mov[1, p]] = theta
 
-    # win first collects marker flux, then becomes the mass-weighted marker of what enters.
-    for m in range(n_mov):
-        cf = from_cell[m]
-        ct = to_cell[m]
-        for i in range(nc):
-            q = work[W_SHARE, i, cf] * scratch[THETA, i, m] * scratch[ASK, i, m]
-            qf[i, cf] += q
-            qin[i, ct] += q
-            win[i, ct] += q * min(work[W_MARK, i, cf], cell_vmax[i, ct])
+    for i in range(nc):
+        q_out = qf[i]
+        q_in = qin[i]
+        w_in = win[i]
+        for m in range(n_mov):
+            q_out[from_cell[m]] = 0.0
+            q_in[to_cell[m]] = 0.0
+            w_in[to_cell[m]] = 0.0
+        share = work[W_SHARE, i]
+        mark = work[W_MARK, i]
+        vmax = cell_vmax[i]
+        ask = scratch[ASK, i]
+        theta = scratch[THETA, i]
+        # w_in first collects marker flux, then becomes the mass-weighted marker of what enters.
+        for m in range(n_mov):
+            cf = from_cell[m]
+            ct = to_cell[m]
+            q = share[cf] * theta[m] * ask[m]
+            q_out[cf] += q
+            q_in[ct] += q
+            w_in[ct] += q * min(mark[cf], vmax[ct])
     for j in range(link_c0.shape[0]):
         if link_up_junction[j]:
             c = link_c0[j]

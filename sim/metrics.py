@@ -3,24 +3,39 @@
 from __future__ import annotations
 
 from sim.flux import pressure
-from sim.jit import kernel
+from sim.jit import inline_kernel, kernel
 from sim.stepper import RHO_EPS
 
 
+@inline_kernel
+def _speeds_class(i, rho, y, cell_vmax, cell_jam, occ, out, g):
+    for c in range(rho.shape[1]):
+        rc = rho[i, c]
+        vm = cell_vmax[i, c]
+        w = y[i, c] / max(rc, RHO_EPS)
+        w = w if rc > RHO_EPS else vm
+        out[i, c] = max(w - pressure(occ[c], vm, cell_jam[i, c], g), 0.0)
+
+
 @kernel
-def cell_speeds(rho, y, cell_vmax, cell_jam, gamma, pce, out):
+def cell_speeds(rho, y, cell_vmax, cell_jam, gamma, pce, occ, out):
     """Speed of each class in each cell, m/s (a class absent from a cell gets the speed it
-    would have there: v_max - P(r))."""
+    would have there: v_max - P(r)); `occ` receives the occupancy. Written like the
+    stepper's cell pass (one vectorised loop per class and exponent)."""
     nc, n = rho.shape
-    for c in range(n):
-        r = 0.0
-        for i in range(nc):
-            r += pce[i] * rho[i, c]
-        for i in range(nc):
-            rc = rho[i, c]
-            w = y[i, c] / rc if rc > RHO_EPS else cell_vmax[i, c]
-            v = w - pressure(r, cell_vmax[i, c], cell_jam[i, c], gamma[i])
-            out[i, c] = v if v > 0.0 else 0.0
+    occ[:] = 0.0
+    for i in range(nc):
+        a = pce[i]
+        for c in range(n):
+            occ[c] += a * rho[i, c]
+    for i in range(nc):
+        g = gamma[i]
+        if g == 1.0:
+            _speeds_class(i, rho, y, cell_vmax, cell_jam, occ, out, 1.0)
+        elif g == 2.0:
+            _speeds_class(i, rho, y, cell_vmax, cell_jam, occ, out, 2.0)
+        else:
+            _speeds_class(i, rho, y, cell_vmax, cell_jam, occ, out, g)
 
 
 @kernel

@@ -49,8 +49,8 @@ class Network:
     link_dx: np.ndarray
     link_length: np.ndarray
     link_lanes: np.ndarray
-    cell_geo: np.ndarray
-    """Stacked rows per cell: length (m), 1.0 at a link's first cell."""
+    cell_dx: np.ndarray
+    """Length of every cell, m."""
     cellp: np.ndarray
     """Stacked rows per class and cell: free speed (m/s), jam occupancy (car-eq/m)."""
     link_vmax: np.ndarray
@@ -59,8 +59,9 @@ class Network:
     """Stacked rows per class: gamma, pce, relaxation rate 1/tau (0: none)."""
     movement_keys: tuple[str, ...]
     mov_i: np.ndarray
-    """Stacked int rows per movement: from link, to link, signal (-1: uncontrolled), last cell
-    of the from link, first cell of the to link."""
+    """Stacked int rows per movement: from link, to link, signal (-1: uncontrolled)."""
+    mov_cells: np.ndarray
+    """Unsigned rows per movement: last cell of the from link, first cell of the to link."""
     mov_beta: np.ndarray
     mov_prio: np.ndarray
     csr_ptr: np.ndarray
@@ -228,16 +229,15 @@ def compile_network(scn: Scenario) -> Network:
 
     link_i = np.stack([link_c0, link_n, link_up_junction.astype(np.int64),
                        link_fifo.astype(np.int64)])
-    cell_geo = np.stack([np.repeat(link_dx, link_n), np.zeros(int(link_n.sum()))])
-    cell_geo[1, link_c0] = 1.0
     n_mov = len(scn.movements)
     return Network(
         scenario=scn, classes=classes, link_ids=link_ids, link_i=link_i, link_dx=link_dx,
-        link_length=link_length, link_lanes=link_lanes, cell_geo=cell_geo,
+        link_length=link_length, link_lanes=link_lanes, cell_dx=np.repeat(link_dx, link_n),
         cellp=np.stack([cell_vmax, cell_jam]), link_vmax=link_vmax,
         classp=np.stack([gamma, pce, relax]), movement_keys=movement_keys,
-        mov_i=np.stack([mov_from, mov_to, mov_signal, link_c0[mov_from] + link_n[mov_from] - 1,
-                        link_c0[mov_to]]).reshape(5, n_mov),
+        mov_i=np.stack([mov_from, mov_to, mov_signal]).reshape(3, n_mov),
+        mov_cells=np.stack([link_c0[mov_from] + link_n[mov_from] - 1,
+                            link_c0[mov_to]]).reshape(2, n_mov).astype(np.uint64),
         mov_beta=np.ascontiguousarray(mov_beta), mov_prio=mov_prio,
         csr_ptr=np.stack([link_in_ptr, link_out_ptr]),
         csr_mov=np.stack([link_in_mov, link_out_mov]).reshape(2, n_mov),

@@ -165,8 +165,9 @@ class Simulator:
             requests[:] = phases
         return advance(
             float(seconds), net.dt_cfl, self.clock,
-            net.link_i, net.cell_geo, net.cellp, net.classp,
-            net.mov_i, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr, net.csr_mov,
+            net.link_i, net.cell_dx, net.cellp, net.classp,
+            net.mov_i, net.mov_cells, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr,
+            net.csr_mov,
             net.src_link, self.src_rates, self.demand_bin, self.src_state, net.sink_link,
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
@@ -185,7 +186,7 @@ class Simulator:
         """Speed per class and cell, m/s (a view refreshed by each call)."""
         net = self.net
         cell_speeds(self.rho, self.y, net.cell_vmax, net.cell_jam, net.gamma, net.pce,
-                    self._speed)
+                    self._occ, self._speed)
         return self._speed
 
     def link_slice(self, link: int | str) -> slice:

@@ -49,7 +49,6 @@ U_RHO, U_Y = 0, 1  # state (rows, class, cell)
 A_VHT, A_VKT = 0, 1  # cell accumulators (rows, class, cell)
 A_IN, A_OUT = 0, 1  # link accumulators (rows, class, link)
 L_C0, L_N, L_UP_JUNCTION, L_FIFO = 0, 1, 2, 3  # link_i (rows, link)
-G_DX, G_FIRST = 0, 1  # cell_geo (rows, cell)
 C_VMAX, C_JAM = 0, 1  # cellp (rows, class, cell)
 K_GAMMA, K_PCE, K_RELAX = 0, 1, 2  # classp (rows, class)
 M_FROM, M_TO, M_SIGNAL = 0, 1, 2  # mov_i (rows, movement)
@@ -174,59 +173,56 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam,
 
 
 @kernel
-def update_pass(dt, cell_dx, cell_first, cell_vmax, relax, rho, y, work, qf, uf, qin, win,
-                cell_vht, cell_vkt):
+def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qin, win,
+                cell_vht, cell_vkt, first):
     """Conservative update of density and upwind transport of the marker, per class over all
-    cells in one loop (cell 0 is a link's first cell, so the loop over c >= 1 can read c - 1).
+    cells in one vectorised loop, then the link-first cells from their saved inputs.
 
     The marker w obeys dw/dt + v dw/dx = 0 (the advective form of the conservation of rho w,
     which has the same waves: w is constant across ARZ's 1-waves and v across its contacts).
     Inside a link, incoming vehicles take the volume fraction dt * u / dx of the cell; mixing
     by volume keeps v exact at contacts (for gamma = 1; close for other exponents), where the
-    conservative mass-weighted mixing makes
-    spurious speed bumps (Chalons and Goatin 2007) that cost 6 % L1 at 1,000 cells on a
-    1-shock + contact problem. Vehicles entering a link from a node are mixed by mass with
-    those in its first cell (they come from different streams). An empty cell has no marker of
-    its own and takes the one of what flows in.
+    conservative mass-weighted mixing makes spurious speed bumps (Chalons and Goatin 2007)
+    that cost 6 % L1 at 1,000 cells on a 1-shock + contact problem. Vehicles entering a link
+    from a node are mixed by mass with those in its first cell (they come from different
+    streams). An empty cell has no marker of its own and takes the one of what flows in.
+    `first` (2 x links) is scratch for the first cells' new density and marker.
     """
     nc, n = rho.shape
+    n_links = link_c0.shape[0]
     for i in range(nc):
         e = math.exp(-dt * relax[i])
-        for c in range(n):
+        for lk in range(n_links):
+            c = link_c0[lk]
+            k = dt / cell_dx[c]
             r0 = rho[i, c]
-            vdx = r0 * cell_dx[c] * dt
+            kept = max(r0 - k * qf[i, c], 0.0)
+            entered = k * qin[i, c]
+            mixed = kept + entered
+            w = work[W_MARK, i, c]
+            first[0, lk] = max(r0 + k * (qin[i, c] - qf[i, c]), 0.0)
+            first[1, lk] = (kept * w + entered * win[i, c]) / mixed if mixed > RHO_EPS else w
+        for c in range(n):
+            vdx = rho[i, c] * cell_dx[c] * dt
             cell_vht[i, c] += vdx
             cell_vkt[i, c] += vdx * work[W_SPEED, i, c]
-        # Cell 0 always starts a link.
-        k = dt / cell_dx[0]
-        r0 = rho[i, 0]
-        kept = max(r0 - k * qf[i, 0], 0.0)
-        entered = k * qin[i, 0]
-        w1 = (kept * work[W_MARK, i, 0] + entered * win[i, 0]) / max(kept + entered, RHO_EPS)
-        w1 = w1 if kept + entered > RHO_EPS else work[W_MARK, i, 0]
-        r1 = max(r0 + k * (qin[i, 0] - qf[i, 0]), 0.0)
-        rho[i, 0] = r1
-        y[i, 0] = r1 * (e * w1 + (1.0 - e) * cell_vmax[i, 0])
+        # Every cell as if interior (cell 0 always starts a link, so c - 1 exists); the first
+        # cells of links are overwritten below.
         for c in range(1, n):
             k = dt / cell_dx[c]
-            first = cell_first[c] > 0.0
             r0 = rho[i, c]
             w0 = work[W_MARK, i, c]
-            q_out = qf[i, c]
-            q_in = qin[i, c] if first else qf[i, c - 1]
-            # Interior cell: volume-weighted upwind transport.
             theta = min(k * uf[i, c - 1], 1.0)
             theta = theta if r0 > RHO_EPS else 1.0
-            w_int = w0 + theta * (work[W_MARK, i, c - 1] - w0)
-            # First cell of a link: mass-weighted mixing with what enters.
-            kept = max(r0 - k * q_out, 0.0)
-            entered = k * q_in
-            w_mix = (kept * w0 + entered * win[i, c]) / max(kept + entered, RHO_EPS)
-            w_mix = w_mix if kept + entered > RHO_EPS else w0
-            w1 = w_mix if first else w_int
-            r1 = max(r0 + k * (q_in - q_out), 0.0)
+            w1 = w0 + theta * (work[W_MARK, i, c - 1] - w0)
+            r1 = max(r0 + k * (qf[i, c - 1] - qf[i, c]), 0.0)
             rho[i, c] = r1
             y[i, c] = r1 * (e * w1 + (1.0 - e) * cell_vmax[i, c])
+        for lk in range(n_links):
+            c = link_c0[lk]
+            r1 = first[0, lk]
+            rho[i, c] = r1
+            y[i, c] = r1 * (e * first[1, lk] + (1.0 - e) * cell_vmax[i, c])
 
 
 @kernel
@@ -242,8 +238,8 @@ def link_flows(dt, link_c0, link_n, qf, qin, acc_link):
 @kernel
 def advance(
     duration, dt_cfl, clock,
-    link_i, cell_geo, cellp, classp,
-    mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
+    link_i, cell_dx, cellp, classp,
+    mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
     src_link, src_rates, src_bin, src_state, sink_link, sink_ghost_speed,
     sig_phase_ptr, phase_mov_ptr, phase_mov, sig_f, sig_state, requests,
     state, acc_cell, acc_link, occ, work, faces, mov_scratch,
@@ -268,6 +264,7 @@ def advance(
     qin = faces[F_QIN]
     win = faces[F_WIN]
     mov_signal = mov_i[M_SIGNAL]
+    first = np.empty((2, link_c0.shape[0]))
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
     t_end = clock[0] + duration
@@ -289,10 +286,10 @@ def advance(
                         cell_vmax, cell_jam, gamma, pce, work, qin, win)
             sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam, gamma,
                       work, qf)
-            junction_fluxes(link_i, mov_i, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
-                            cell_vmax, cell_jam, gamma, work, qf, qin, win, mov_scratch)
-            update_pass(dt, cell_geo[G_DX], cell_geo[G_FIRST], cell_vmax, relax, rho, y, work,
-                        qf, uf, qin, win, acc_cell[A_VHT], acc_cell[A_VKT])
+            junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
+                            csr_mov, cell_vmax, cell_jam, gamma, work, qf, qin, win, mov_scratch)
+            update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
+                        qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
             link_flows(dt, link_c0, link_n, qf, qin, acc_link)
             steps += 1
         clock[0] = t0 + seg

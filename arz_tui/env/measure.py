@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from arz_tui.env.observations import default_features
 from sim.jit import kernel
 from sim.metrics import cell_speeds, link_queues
 
@@ -14,20 +15,24 @@ LK_QUEUE_VEH, LK_QUEUE_M, LK_VEHICLES = 0, 1, 2
 
 
 @kernel
-def measure(state, cellp, classp, link_i, link_dx, link_storage, queue_speed, acc_cell,
-            acc_link, sink_link, src_state, mov_i, approach_ptr, approach_link,
-            speed, per_link, signal_queue, totals):
-    """Fill speeds (class, cell), per link queued vehicles, queued metres and vehicles, the
+def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_cell,
+            acc_link, sink_link, src_state, mov_i, approach_ptr, approach_link, sig_state,
+            sig_phase_ptr, sig_max_green, occ, speed, per_link, signal_queue, totals, obs):
+    """link_geo rows: cell length, link length, vehicle storage. Fill speeds (class, cell),
+    per link queued vehicles, queued metres and vehicles, the
     queued vehicles on each signal's approaches, and the totals (see the T_ constants):
     vehicles on links, queued vehicles and metres on links, vehicles in source point queues,
     cumulative vehicle-seconds, vehicle-metres, link delay against free speed (veh s),
     point-queue waiting (veh s), vehicles generated, entered and exited, and the mean pressure
-    of signalised movements (load in - load out, load = vehicles / storage, in [-1, 1])."""
+    of signalised movements (load in - load out, load = vehicles / storage, in [-1, 1]).
+    A non-empty `obs` receives the default observation of the approaches `approach_link`."""
+    link_dx = link_geo[0]
+    link_storage = link_geo[2]
     rho = state[0]
     cell_vmax = cellp[0]
     link_c0 = link_i[0]
     link_n = link_i[1]
-    cell_speeds(rho, state[1], cell_vmax, cellp[1], classp[0], classp[1], speed)
+    cell_speeds(rho, state[1], cell_vmax, cellp[1], classp[0], classp[1], occ, speed)
     q_veh = per_link[LK_QUEUE_VEH]
     link_queues(link_c0, link_n, link_dx, rho, speed, queue_speed, 1e-4, q_veh,
                 per_link[LK_QUEUE_M])
@@ -40,13 +45,17 @@ def measure(state, cellp, classp, link_i, link_dx, link_storage, queue_speed, ac
     vkt = 0.0
     delay = 0.0
     for k in range(link_c0.shape[0]):
+        c0 = link_c0[k]
+        c1 = c0 + link_n[k]
         mass = 0.0
         for i in range(nc):
-            for c in range(link_c0[k], link_c0[k] + link_n[k]):
-                mass += rho[i, c]
-                vht += cell_vht[i, c]
-                vkt += cell_vkt[i, c]
-                delay += cell_vht[i, c] - cell_vkt[i, c] / cell_vmax[i, c]
+            mass += rho[i, c0:c1].sum()
+            # Free speed is uniform on a link: delay = VHT - VKT / v_free per link and class.
+            t = cell_vht[i, c0:c1].sum()
+            d = cell_vkt[i, c0:c1].sum()
+            vht += t
+            vkt += d
+            delay += t - d / cell_vmax[i, c0]
         link_veh[k] = mass * link_dx[k]
         vehicles += link_veh[k]
     exited = 0.0
@@ -93,3 +102,7 @@ def measure(state, cellp, classp, link_i, link_dx, link_storage, queue_speed, ac
     totals[T_ENTERED] = entered
     totals[T_EXITED] = exited
     totals[T_PRESSURE] = pressure / count if count > 0 else 0.0
+    if obs.shape[0] > 0:
+        default_features(approach_link, link_c0, link_n, link_geo[1], link_vmax, cellp[1],
+                         classp[1], rho, speed, per_link[LK_QUEUE_M], sig_state, sig_phase_ptr,
+                         sig_max_green, obs)

@@ -22,6 +22,10 @@ class ObservationFunction(ABC):
     `env.link_vehicles` and the simulator arrays are current.
     """
 
+    fused_output: np.ndarray | None = None
+    """Set by an observation the env's measurement kernel computes in the same pass (saves a
+    kernel call per step); None for observations computed in __call__."""
+
     def __init__(self, env: TrafficSignalEnv) -> None:
         self.env = env
 
@@ -35,7 +39,7 @@ class ObservationFunction(ABC):
 
 
 @kernel
-def _default_features(approach_link, link_c0, link_n, link_length, link_vmax, cell_jam, pce,
+def default_features(approach_link, link_c0, link_n, link_length, link_vmax, cell_jam, pce,
                       rho, speed, q_len, sig_state, sig_phase_ptr, sig_max_green, out):
     nc = rho.shape[0]
     o = 0
@@ -83,19 +87,14 @@ class DefaultObservation(ObservationFunction):
         n_classes = net.cell_jam.shape[0]
         self.size = (len(self.approach_link) * (2 * n_classes + 1)
                      + sum(s.n_phases + 2 for s in net.signals))
-        self._out = np.zeros(self.size, dtype=np.float32)
+        # The env's measure kernel fills this array (see `measure`).
+        self.fused_output = np.zeros(self.size, dtype=np.float32)
 
     def space(self) -> spaces.Box:
         return spaces.Box(low=0.0, high=1.0, shape=(self.size,), dtype=np.float32)
 
     def __call__(self) -> np.ndarray:
-        env = self.env
-        net = env.sim.net
-        _default_features(self.approach_link, net.link_c0, net.link_n, net.link_length,
-                          net.link_vmax, net.cell_jam, net.pce, env.sim.rho, env.speed,
-                          env.link_queue_m, env.sim.sig_state, net.sig_phase_ptr,
-                          self.max_green, self._out)
-        return self._out.copy()
+        return self.fused_output.copy()
 
 
 OBSERVATIONS: dict[str, type[ObservationFunction]] = {"default": DefaultObservation}

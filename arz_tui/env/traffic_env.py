@@ -79,6 +79,7 @@ class TrafficSignalEnv(gym.Env):
 
         n, n_links = net.n_cells, net.n_links
         self.speed = np.zeros((net.cell_jam.shape[0], n))
+        self._occ = np.zeros(n)
         self.per_link = np.zeros((3, n_links))
         self.link_queue_veh = self.per_link[LK_QUEUE_VEH]
         self.link_queue_m = self.per_link[LK_QUEUE_M]
@@ -92,6 +93,7 @@ class TrafficSignalEnv(gym.Env):
         self._approach_ptr[1:] = np.cumsum([len(a) for a in approaches])
         self._approach_link = np.array([k for a in approaches for k in a], dtype=np.int64)
         self.link_storage = net.link_length * net.link_lanes * net.classes[1].rho_max
+        self._link_geo = np.stack([net.link_dx, net.link_length, self.link_storage])
         storage = self.link_storage[self._approach_link].sum() if len(self._approach_link) else 0
         self.queue_ref_veh = float(storage) if storage > 0 else float(self.link_storage.sum())
         self._base_rates = self.sim.profile_rates(duration=config.episode_s)
@@ -100,6 +102,9 @@ class TrafficSignalEnv(gym.Env):
 
         self.observe = OBSERVATIONS[config.observation](self)
         self.observation_space = self.observe.space()
+        fused = self.observe.fused_output
+        self._obs_out = fused if fused is not None else np.zeros(0, dtype=np.float32)
+        self._max_green = np.array([s.max_green_s for s in net.signals])
         reward = config.reward
         self.reward_fn = REWARDS[reward] if isinstance(reward, str) else reward
         self.interval = config.decision_interval_s
@@ -166,10 +171,11 @@ class TrafficSignalEnv(gym.Env):
     def _measure(self) -> None:
         sim = self.sim
         net = sim.net
-        measure(sim.state, net.cellp, net.classp, net.link_i, net.link_dx, self.link_storage,
+        measure(sim.state, net.cellp, net.classp, net.link_i, self._link_geo, net.link_vmax,
                 net.queue_speed, sim.acc_cell, sim.acc_link, net.sink_link, sim.src_state,
-                net.mov_i, self._approach_ptr, self._approach_link, self.speed, self.per_link,
-                self._signal_queue, self._totals)
+                net.mov_i, self._approach_ptr, self._approach_link, sim.sig_state,
+                net.sig_phase_ptr, self._max_green, self._occ, self.speed, self.per_link,
+                self._signal_queue, self._totals, self._obs_out)
         self._now = self._totals.tolist()
 
     def _metrics(self) -> StepMetrics:
