@@ -83,6 +83,9 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
     p.add_argument("--max-hours", type=_positive_float, default=None,
                    help="wall-clock budget: checkpoint and exit 0 when reached "
                         "(default 8.5 in kaggle mode)")
+    p.add_argument("--events-stdout", action="store_true",
+                   help="print the event stream as JSON lines on stdout instead of the progress "
+                        "display (the TUI runs training this way)")
     p.add_argument("--config", type=Path, default=None,
                    help="a saved training_config.json, or a JSON/YAML TrainingConfig; flags "
                         "override it")
@@ -160,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     err_console = Console(stderr=True, highlight=False)
     env_config, training_config = configs_from_args(args)
-    trainer = RLTrainer(env_config, training_config, [BatchPrinter(console)])
+    listener = _stdout_events if args.events_stdout else BatchPrinter(console)
+    trainer = RLTrainer(env_config, training_config, [listener])
 
     def on_sigint(signum: int, frame: Any) -> None:
         # First Ctrl-C: stop cleanly with a checkpoint; a second one interrupts at once.
@@ -181,14 +185,20 @@ def run(args: argparse.Namespace) -> int:
         trainer.cleanup()
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
+    say = err_console.print if args.events_stdout else console.print
     if trainer.status == "interrupted":
         if trainer.stop_reason == "time budget reached":
-            console.print(f"time budget of {training_config.max_hours:g} h reached; resume "
-                          f"with --resume --name {training_config.experiment_name}")
+            say(f"time budget of {training_config.max_hours:g} h reached; resume "
+                f"with --resume --name {training_config.experiment_name}")
             return 0
         return 130
-    console.print(f"results in {training_config.run_dir}")
+    say(f"results in {training_config.run_dir}")
     return 0
+
+
+def _stdout_events(event: Any) -> None:
+    sys.stdout.write(event.to_json() + "\n")
+    sys.stdout.flush()
 
 
 def main(argv: list[str] | None = None, prog: str = "arz-tui --batch") -> int:
