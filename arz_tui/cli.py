@@ -1,11 +1,45 @@
-"""`arz-tui` entry point: the TUI by default, `--batch` for headless training.
+"""`arz-tui` entry point: the TUI by default, `--batch` for headless training, `serve` for
+the browser view.
 
 `--batch` never imports textual (the import-contract test holds it to that).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
+from typing import NoReturn
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="arz-tui", description="Train DQN traffic-signal controllers on a fast "
+                "ARZ simulator. Without arguments: the terminal UI. Headless training: "
+                "arz-tui --batch [flags] (see arz-tui --batch --help).")
+    p.add_argument("--results-dir", type=Path, default=Path("results"),
+                   help="folder of run folders (default ./results)")
+    sub = p.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="serve the UI in a browser (textual-serve)")
+    serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.add_argument("--results-dir", type=Path, default=None, dest="serve_results_dir",
+                       help="folder of run folders (default ./results)")
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,12 +49,14 @@ def main(argv: list[str] | None = None) -> int:
         from arz_tui.training.train import main as batch_main
 
         return batch_main(args)
-    if args and args[0] in ("-h", "--help"):
-        print("usage: arz-tui [--batch TRAINING FLAGS]   (arz-tui --batch --help lists them)")
-        return 0
-    print("arz-tui: the terminal UI is not built yet; use arz-tui --batch (see --batch --help)",
-          file=sys.stderr)
-    return 2
+    ns = _parser().parse_args(args)
+    if ns.command == "serve":
+        from arz_tui.tui.serve import serve
+
+        return serve(ns.host, ns.port, ns.serve_results_dir or ns.results_dir)
+    from arz_tui.tui.app import run_app
+
+    return run_app(ns.results_dir)
 
 
 if __name__ == "__main__":

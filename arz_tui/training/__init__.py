@@ -1,33 +1,38 @@
 """Training core: configs and modes, sanity checks, RLTrainer, callbacks, results store.
 
-Importable without textual; torch and SB3 are imported when training starts.
+Importable without textual. Names are loaded on first use (PEP 562), so a light user such as the
+TUI can read configs and run folders without importing numba, gymnasium, torch or SB3.
 """
 
 from __future__ import annotations
 
-from arz_tui.training.config import (
-    MODE_PRESETS,
-    CheckpointStrategy,
-    DQNHyperparameters,
-    EvaluationStrategy,
-    SanityCheckConfig,
-    TrainingConfig,
-    TrainingConfigError,
-    kaggle_config,
-    production_config,
-    quick_config,
-    sanity_check_config,
-)
-from arz_tui.training.env_builder import EnvConfigBuilder, RLConfigBuilder
-from arz_tui.training.events import Event, EventBus
-from arz_tui.training.results import RunLayout
-from arz_tui.training.sanity import CheckResult, SanityCheckError, SanityReport, run_sanity_checks
-from arz_tui.training.trainer import RLTrainer, train_model
+import importlib
+from typing import Any
 
-__all__ = [
-    "MODE_PRESETS", "CheckResult", "CheckpointStrategy", "DQNHyperparameters", "EnvConfigBuilder",
-    "EvaluationStrategy", "Event", "EventBus", "RLConfigBuilder", "RLTrainer", "RunLayout",
-    "SanityCheckConfig", "SanityCheckError", "SanityReport", "TrainingConfig",
-    "TrainingConfigError", "kaggle_config", "production_config", "quick_config",
-    "run_sanity_checks", "sanity_check_config", "train_model",
-]
+_EXPORTS = {
+    "MODE_PRESETS": "config", "CheckpointStrategy": "config", "DQNHyperparameters": "config",
+    "EvaluationStrategy": "config", "SanityCheckConfig": "config", "TrainingConfig": "config",
+    "TrainingConfigError": "config", "kaggle_config": "config", "production_config": "config",
+    "quick_config": "config", "sanity_check_config": "config",
+    "EnvConfigBuilder": "env_builder", "RLConfigBuilder": "env_builder",
+    "Event": "events", "EventBus": "events",
+    "RunLayout": "results",
+    "CheckResult": "sanity", "SanityCheckError": "sanity", "SanityReport": "sanity",
+    "run_sanity_checks": "sanity",
+    "RLTrainer": "trainer", "train_model": "trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'arz_tui.training' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"arz_tui.training.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

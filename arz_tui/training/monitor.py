@@ -128,6 +128,9 @@ class RunState:
             self.timespace[str(d.get("controller"))] = str(d.get("path"))
         elif kind in TERMINAL:
             self.status = TERMINAL[kind]
+            # Authoritative: a stop ends at its checkpoint's step, even if a last progress
+            # event counted the half-done step that the stop discarded.
+            self.step = e.step
             self.message = str(d.get("message", ""))
             if kind == ev.RUN_FINISHED:
                 self.final = {"rl": d.get("rl", {}), "fixed_time": d.get("fixed_time", {})}

@@ -184,7 +184,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         trainer.cleanup()
         if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+            # A Ctrl-C arriving now (training is over) must not turn into a traceback.
+            signal.signal(signal.SIGINT, signal.SIG_IGN if args.events_stdout else previous)
     say = err_console.print if args.events_stdout else console.print
     if trainer.status == "interrupted":
         if trainer.stop_reason == "time budget reached":
