@@ -83,6 +83,11 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
     p.add_argument("--max-hours", type=_positive_float, default=None,
                    help="wall-clock budget: checkpoint and exit 0 when reached "
                         "(default 8.5 in kaggle mode)")
+    p.add_argument("--seeds", default=None,
+                   help="train one run per seed, e.g. 0,1,2 or 0-4: folders NAME_sSEED and an "
+                        "aggregate (mean, 95%% interval) in NAME/")
+    p.add_argument("--jobs", type=_positive_int, default=1,
+                   help="with --seeds: runs at the same time (default 1)")
     p.add_argument("--events-stdout", action="store_true",
                    help="print the event stream as JSON lines on stdout instead of the progress "
                         "display (the TUI runs training this way)")
@@ -202,13 +207,80 @@ def _stdout_events(event: Any) -> None:
     sys.stdout.flush()
 
 
+_NOT_PASSED_ON = {"--seeds": 1, "--jobs": 1, "--name": 1, "--seed": 1, "--events-stdout": 0}
+
+
+def _member_args(argv: list[str]) -> list[str]:
+    """The flags every seed's run gets: all but those the sweep sets itself."""
+    out, skip = [], 0
+    for token in argv:
+        if skip:
+            skip -= 1
+            continue
+        flag = token.split("=", 1)[0]
+        if flag in _NOT_PASSED_ON:
+            skip = 0 if "=" in token else _NOT_PASSED_ON[flag]
+            continue
+        out.append(token)
+    return out
+
+
+def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
+    """--seeds: one process per seed, then the aggregate."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from arz_tui.training.sweep import GROUP_FILE, aggregate, parse_seeds, run_seeds
+
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as err:
+        raise UserError(f"--seeds {args.seeds!r}: {err}") from None
+    env_config, training_config = configs_from_args(args)  # validates the flags once
+    name = training_config.experiment_name
+    results = training_config.results_dir
+    group = results / name
+    if group.exists() and not (group / GROUP_FILE).exists():
+        raise UserError(f"{group} exists and is not a seed group; choose another --name")
+    console = Console(highlight=False)
+    console.print(f"[bold]{name}[/]: {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
+                  f"{args.jobs} at a time, {training_config.mode} mode on "
+                  f"{env_config.scenario}")
+
+    def done(run: Any) -> None:
+        verdict = "[green]done[/]" if run.code == 0 else f"[red]exit {run.code}[/]"
+        console.print(f"  seed {run.seed}: {verdict} {run.error}")
+
+    runs = run_seeds(_member_args(argv), name, seeds, args.jobs, done)
+    result = aggregate(results, name, seeds)
+    table = Table(title=f"{name}: mean and 95% interval over {len(result['finished'])} seeds")
+    table.add_column("metric")
+    table.add_column("RL (DQN)", justify="right")
+    table.add_column("fixed time", justify="right")
+    for key in ("mean_delay_s", "mean_queue_veh", "mean_travel_time_s", "vehicles_served"):
+        cells = []
+        for controller in ("rl", "fixed_time"):
+            m = result["metrics"].get(controller, {}).get(key)
+            cells.append("-" if m is None else f"{m['mean']:.1f} ± {m['ci95']:.1f}")
+        table.add_row(key, *cells)
+    console.print(table)
+    console.print(f"aggregate in {group / 'aggregate.json'}")
+    codes = [r.code for r in runs if r.code not in (None, 0)]
+    if any(c == 130 for c in codes):
+        return 130
+    return codes[0] if codes else 0
+
+
 def main(argv: list[str] | None = None, prog: str = "arz-tui --batch") -> int:
     from arz_tui.env import EnvConfigError
     from arz_tui.training.config import TrainingConfigError
     from sim.scenario import ScenarioError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
     try:
+        if args.seeds is not None:
+            return run_sweep(args, argv)
         return run(args)
     except (UserError, EnvConfigError, TrainingConfigError, ScenarioError) as err:
         print(f"{prog}: error: {err}", file=sys.stderr)

@@ -1,0 +1,170 @@
+"""Multi-seed runs: one process per seed (each an ordinary run folder `{name}_s{seed}`), at most
+`jobs` at a time, and an aggregate in `results/{name}/`.
+
+One RL run proves little (curves collapse late); the aggregate gives each metric's mean and
+95 % confidence interval over seeds, and the learning curves' mean and interval per step.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arz_tui.training.results import write_json_atomic
+from arz_tui.training.runs import read_json
+
+GROUP_FILE = "group.json"
+"""Marks a folder of results as a seed group; lists its member runs."""
+
+# Two-sided 95 % Student t quantiles by degrees of freedom (df >= 30: normal).
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+        9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 25: 2.060, 30: 2.042}
+
+
+def t95(df: int) -> float:
+    """Two-sided 95 % quantile of Student's t."""
+    if df < 1:
+        return math.nan
+    if df >= 30:
+        return 1.96
+    known = max(k for k in _T95 if k <= df)
+    return _T95[known]
+
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float]:
+    """(mean, half-width of the 95 % confidence interval); the half-width is 0 for one
+    value."""
+    x = np.asarray([v for v in values if v is not None and np.isfinite(v)], dtype=float)
+    if x.size == 0:
+        return math.nan, math.nan
+    if x.size == 1:
+        return float(x[0]), 0.0
+    return float(x.mean()), float(t95(x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0,1,2' or '0-4' (or a mix) as a sorted list of distinct seeds."""
+    seeds: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            a, b = int(lo), int(hi)
+            if a > b:
+                raise ValueError(f"seed range {part!r} runs backwards")
+            seeds.update(range(a, b + 1))
+        else:
+            seeds.add(int(part))
+    if not seeds or min(seeds) < 0:
+        raise ValueError("give seeds >= 0, e.g. 0,1,2 or 0-4")
+    return sorted(seeds)
+
+
+def member_name(name: str, seed: int) -> str:
+    return f"{name}_s{seed}"
+
+
+@dataclass
+class SeedRun:
+    seed: int
+    name: str
+    code: int | None = None
+    error: str = ""
+
+
+def run_seeds(base_args: list[str], name: str, seeds: list[int], jobs: int,
+              on_done: Callable[[SeedRun], None] | None = None) -> list[SeedRun]:
+    """Run `python -m arz_tui.training.train BASE --seed S --name NAME_sS` for each seed, at
+    most `jobs` at once. A Ctrl-C is passed on to the running children (each saves a
+    checkpoint) and no further seed is started."""
+    runs = [SeedRun(s, member_name(name, s)) for s in seeds]
+    pending = list(runs)
+    active: dict[int, tuple[SeedRun, subprocess.Popen]] = {}
+    stopping = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        stopping.set()
+        for _, proc in active.values():
+            proc.send_signal(signal.SIGINT)
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        while pending or active:
+            while pending and len(active) < jobs and not stopping.is_set():
+                run = pending.pop(0)
+                cmd = [sys.executable, "-m", "arz_tui.training.train", *base_args,
+                       "--seed", str(run.seed), "--name", run.name]
+                proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        text=True, start_new_session=True)
+                active[run.seed] = (run, proc)
+            if stopping.is_set():
+                pending.clear()
+            for seed, (run, proc) in list(active.items()):
+                code = proc.poll()
+                if code is not None:
+                    run.code = code
+                    if code != 0 and proc.stderr is not None:
+                        err = proc.stderr.read().strip().splitlines()
+                        run.error = err[-1] if err else ""
+                    del active[seed]
+                    if on_done is not None:
+                        on_done(run)
+            time.sleep(0.1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return runs
+
+
+def aggregate(results_dir: Path, name: str, seeds: list[int]) -> dict[str, Any]:
+    """Mean and 95 % interval over seeds of the final evaluation (RL and fixed time) and of
+    the evaluation learning curve; written to results/{name}/aggregate.json with the group
+    marker. Seeds without a finished summary are listed as missing."""
+    group = results_dir / name
+    members = [member_name(name, s) for s in seeds]
+    summaries: dict[str, dict[str, Any]] = {}
+    curves: dict[int, list[float]] = {}
+    for member in members:
+        summary = read_json(results_dir / member / "eval" / "summary.json")
+        if summary is not None:
+            summaries[member] = summary
+        path = results_dir / member / "eval" / "evaluations.npz"
+        try:
+            with np.load(path) as data:
+                for step, rewards in zip(data["timesteps"], data["results"], strict=False):
+                    curves.setdefault(int(step), []).append(float(np.mean(rewards)))
+        except (OSError, KeyError, ValueError):
+            pass
+    metrics: dict[str, dict[str, dict[str, float]]] = {}
+    for controller in ("rl", "fixed_time"):
+        keys = sorted({k for s in summaries.values() for k in s.get(controller, {})})
+        metrics[controller] = {}
+        for key in keys:
+            values = [s[controller][key] for s in summaries.values()
+                      if key in s.get(controller, {})]
+            m, h = mean_ci(values)
+            metrics[controller][key] = {"mean": m, "ci95": h, "n": len(values)}
+    curve = [{"step": step, "mean": mean_ci(vals)[0], "ci95": mean_ci(vals)[1], "n": len(vals)}
+             for step, vals in sorted(curves.items())]
+    result = {"name": name, "seeds": seeds, "members": members,
+              "finished": sorted(summaries), "missing": [m for m in members
+                                                         if m not in summaries],
+              "metrics": metrics, "eval_curve": curve}
+    group.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(group / GROUP_FILE, {"name": name, "seeds": seeds, "members": members})
+    write_json_atomic(group / "aggregate.json", result)
+    return result
