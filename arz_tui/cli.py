@@ -30,7 +30,9 @@ def _port(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="arz-tui", description="Train DQN traffic-signal controllers on a fast "
                 "ARZ simulator. Without arguments: the terminal UI. Headless training: "
-                "arz-tui --batch [flags] (see arz-tui --batch --help).")
+                "arz-tui --batch [flags] (see arz-tui --batch --help); comparison reports: "
+                "arz-tui report RUN_OR_GROUP... (see arz-tui report --help); tuning: arz-tui "
+                "tune (see arz-tui tune --help).")
     p.add_argument("--results-dir", type=Path, default=Path("results"),
                    help="folder of run folders (default ./results)")
     sub = p.add_subparsers(dest="command")
@@ -49,6 +51,14 @@ def main(argv: list[str] | None = None) -> int:
         from arz_tui.training.train import main as batch_main
 
         return batch_main(args)
+    if args and args[0] == "report":
+        from arz_tui.report.cli import main as report_main
+
+        return report_main(args[1:])
+    if args and args[0] == "tune":
+        from arz_tui.tuning.tune import main as tune_main
+
+        return tune_main(args[1:])
     ns = _parser().parse_args(args)
     if ns.command == "serve":
         from arz_tui.tui.serve import serve

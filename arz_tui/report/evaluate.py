@@ -1,0 +1,148 @@
+"""Which runs to report, and their evaluation with the baselines on the same episodes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from arz_tui.errors import UserError
+from arz_tui.training.results import RunLayout
+from arz_tui.training.runs import read_json
+from arz_tui.training.sweep import GROUP_FILE, mean_ci
+
+BASELINES = ("fixed-time", "webster", "actuated", "max-pressure", "sotl")
+DEMAND_LEVELS = ("light", "moderate", "heavy", "saturated")
+METRICS = ("mean_delay_s", "total_delay_vh", "mean_queue_veh", "throughput_vph",
+           "mean_travel_time_s", "vehicles_served")
+
+
+@dataclass
+class PolicyGroup:
+    """RL runs reported together (the seeds of one experiment, or one run)."""
+
+    label: str
+    runs: list[Path]
+    env: dict[str, Any] = field(default_factory=dict)
+
+    def model(self, run: Path, which: str) -> Path:
+        lay = RunLayout(run)
+        order = [lay.best_model, lay.final_model] if which == "best" else [lay.final_model,
+                                                                           lay.best_model]
+        for path in order:
+            if path.is_file():
+                return path
+        raise UserError(f"run {run.name} has no trained model ({lay.final_model.name} or "
+                        f"{lay.best_model.name}); train it first or drop it from the report")
+
+
+def _run_env(run: Path) -> dict[str, Any]:
+    saved = read_json(RunLayout(run).config)
+    if saved is None or not isinstance(saved.get("env"), dict):
+        raise UserError(f"{run} is not a readable run (training_config.json missing or "
+                        "corrupt); give a run or group folder")
+    return saved["env"]
+
+
+def resolve(items: list[str], results_dir: Path) -> list[PolicyGroup]:
+    """Run or group names (in results_dir) or paths, as policy groups; all must share one
+    scenario and env settings (the baselines run on that env)."""
+    if not items:
+        raise UserError("name at least one run or group to report")
+    groups: list[PolicyGroup] = []
+    for item in items:
+        path = results_dir / item
+        if not path.exists():
+            path = Path(item)
+        if not path.is_dir():
+            raise UserError(f"{item!r} is neither a run nor a group in {results_dir}; "
+                            "list them with arz-tui (results browser) or ls")
+        marker = read_json(path / GROUP_FILE)
+        if marker is not None:
+            members = [path.parent / str(m) for m in marker.get("members", [])]
+            members = [m for m in members if RunLayout(m).config.is_file()]
+            if not members:
+                raise UserError(f"group {item!r} has no finished member runs")
+            groups.append(PolicyGroup(path.name, members, _run_env(members[0])))
+        else:
+            groups.append(PolicyGroup(path.name, [path], _run_env(path)))
+    reference = groups[0].env
+    for g in groups:
+        for run in g.runs:
+            env = _run_env(run)
+            differing = [k for k in ("scenario", "decision_interval_s", "episode_s",
+                                     "observation") if env.get(k) != reference.get(k)]
+            if differing:
+                raise UserError(f"{run.name} differs from {groups[0].runs[0].name} in "
+                                f"{', '.join(differing)}; report runs of one scenario "
+                                "and env set-up together")
+    return groups
+
+
+def _throughput(totals: dict[str, float]) -> float:
+    hours = totals.get("simulated_s", 0.0) / 3600.0
+    return totals.get("vehicles_served", 0.0) / hours if hours > 0 else math.nan
+
+
+def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, seed: int,
+                 model: str = "best", progress: Any = None) -> dict[str, Any]:
+    """Per demand level, per controller: episode metrics' mean and 95 % interval. RL groups
+    pool the episodes of all their runs; every controller sees the same seeded episodes."""
+    from stable_baselines3 import DQN
+
+    from arz_tui.baselines import make_controller, run_episode
+    from arz_tui.env import EnvConfig, TrafficSignalEnv
+    from arz_tui.training.evaluation import PolicyController
+
+    env_fields = {k: v for k, v in groups[0].env.items()
+                  if k in EnvConfig.model_fields and k != "reward"}
+    env_fields["random_demand_level"] = False
+    env = TrafficSignalEnv(EnvConfig.build(**env_fields))
+    seeds = [seed + i for i in range(episodes)]
+    policies = {g.label: [DQN.load(g.model(r, model), device="cpu") for r in g.runs]
+                for g in groups}
+    out: dict[str, Any] = {"levels": {}, "seeds": seeds, "scenario": env.config.scenario}
+    for level in levels:
+        rows: dict[str, Any] = {}
+        controllers: list[tuple[str, list[Any]]] = [
+            (g.label, [PolicyController(m) for m in policies[g.label]]) for g in groups]
+        controllers += [(name, [make_controller(name)]) for name in BASELINES]
+        for label, ctrls in controllers:
+            episodes_out = []
+            for ctrl in ctrls:
+                for s in seeds:
+                    totals = run_episode(env, ctrl, seed=s, options={"demand_level": level})
+                    totals["throughput_vph"] = _throughput(totals)
+                    episodes_out.append(totals)
+            row = {}
+            for metric in METRICS:
+                m, h = mean_ci([e[metric] for e in episodes_out])
+                row[metric] = {"mean": m, "ci95": h}
+            row["episodes"] = len(episodes_out)
+            row["kind"] = "rl" if label in policies else "baseline"
+            rows[label] = row
+            if progress is not None:
+                progress(level, label, row)
+        out["levels"][level] = rows
+    out["rl"] = [g.label for g in groups]
+    return out
+
+
+def learning_curves(groups: list[PolicyGroup]) -> dict[str, list[dict[str, float]]]:
+    """Per group: eval mean reward per step, mean and 95 % interval over its runs."""
+    curves: dict[str, list[dict[str, float]]] = {}
+    for g in groups:
+        by_step: dict[int, list[float]] = {}
+        for run in g.runs:
+            try:
+                with np.load(RunLayout(run).evaluations) as data:
+                    for step, res in zip(data["timesteps"], data["results"], strict=False):
+                        by_step.setdefault(int(step), []).append(float(np.mean(res)))
+            except (OSError, KeyError, ValueError):
+                continue
+        curves[g.label] = [{"step": step, "mean": mean_ci(v)[0], "ci95": mean_ci(v)[1],
+                            "n": len(v)} for step, v in sorted(by_step.items())]
+    return curves

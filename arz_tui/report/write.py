@@ -1,0 +1,121 @@
+"""report.md, report.json and the PNG plots."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from arz_tui.training.results import write_json_atomic, write_text_atomic
+
+COLUMNS = (
+    ("mean_delay_s", "mean delay (s/veh)", "{:.1f}"),
+    ("total_delay_vh", "total delay (veh-h)", "{:.1f}"),
+    ("mean_queue_veh", "mean queue (veh)", "{:.1f}"),
+    ("throughput_vph", "throughput (veh/h)", "{:.0f}"),
+    ("mean_travel_time_s", "travel time (s)", "{:.1f}"),
+)
+BARS = (("mean_delay_s", "mean delay (s/veh)"), ("mean_queue_veh", "mean queue (veh)"),
+        ("throughput_vph", "throughput (veh/h)"))
+
+
+def _cell(stat: dict[str, float], fmt: str) -> str:
+    m, h = stat.get("mean", math.nan), stat.get("ci95", math.nan)
+    if m is None or not math.isfinite(m):
+        return "-"
+    text = fmt.format(m)
+    return f"{text} ± {fmt.format(h)}" if h and math.isfinite(h) and h > 0 else text
+
+
+def markdown(results: dict[str, Any], curves: dict[str, Any], command: str,
+             images: list[str]) -> str:
+    lines = [f"# arz-tui report: {results['scenario']}", "",
+             f"Controllers on the same {len(results['seeds'])} seeded episodes per demand "
+             f"level (seeds {results['seeds'][0]}-{results['seeds'][-1]}); RL rows pool the "
+             "episodes of all runs of a group. Values are means ± the 95 % confidence "
+             "interval over episodes. Vehicles waiting to enter count in queue and delay.",
+             "", f"Produced by `{command}`.", ""]
+    for level, rows in results["levels"].items():
+        lines += [f"## Demand: {level}", ""]
+        lines.append("| controller | " + " | ".join(t for _, t, _ in COLUMNS) + " |")
+        lines.append("|---|" + "|".join("---:" for _ in COLUMNS) + "|")
+        best = min(rows, key=lambda c: rows[c]["mean_delay_s"]["mean"])
+        for label, row in rows.items():
+            name = f"**{label}**" if label == best else label
+            kind = " (RL)" if row.get("kind") == "rl" else ""
+            cells = [_cell(row[key], fmt) for key, _, fmt in COLUMNS]
+            lines.append(f"| {name}{kind} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if curves:
+        lines += ["## Learning curves", "",
+                  "Mean evaluation reward per step, mean and 95 % interval over runs:", ""]
+        for label, points in curves.items():
+            if points:
+                last = points[-1]
+                lines.append(f"- {label}: {len(points)} evaluations, last at step "
+                             f"{last['step']:,}: {last['mean']:.3f} ± {last['ci95']:.3f}")
+        lines.append("")
+    if images:
+        lines += ["## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in images] + [""]
+    return "\n".join(lines)
+
+
+def plots(results: dict[str, Any], curves: dict[str, Any], out: Path) -> list[str]:
+    """learning_curves.png and one bar chart per metric; returns the file names."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    written = []
+    if any(curves.values()):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for label, points in curves.items():
+            if not points:
+                continue
+            x = np.array([p["step"] for p in points])
+            m = np.array([p["mean"] for p in points])
+            h = np.array([p["ci95"] for p in points])
+            ax.plot(x, m, label=label)
+            ax.fill_between(x, m - h, m + h, alpha=0.25)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("mean evaluation reward")
+        ax.set_title("Learning curves (mean and 95 % interval over runs)")
+        ax.legend()
+        fig.tight_layout()
+        path = out / "learning_curves.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path.name)
+    levels = list(results["levels"])
+    controllers = list(next(iter(results["levels"].values())))
+    width = 0.8 / max(len(controllers), 1)
+    for key, title in BARS:
+        fig, ax = plt.subplots(figsize=(9, 4.5))
+        for k, label in enumerate(controllers):
+            means = [results["levels"][lv][label][key]["mean"] for lv in levels]
+            errs = [results["levels"][lv][label][key]["ci95"] for lv in levels]
+            pos = np.arange(len(levels)) + (k - (len(controllers) - 1) / 2) * width
+            ax.bar(pos, means, width, yerr=errs, label=label, capsize=2)
+        ax.set_xticks(np.arange(len(levels)), levels)
+        ax.set_xlabel("demand level")
+        ax.set_ylabel(title)
+        ax.set_title(f"{title} per controller and demand level")
+        ax.legend(fontsize=8, ncols=2)
+        fig.tight_layout()
+        path = out / f"bars_{key}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path.name)
+    return written
+
+
+def write_report(results: dict[str, Any], curves: dict[str, Any], out: Path,
+                 command: str) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    images = plots(results, curves, out)
+    write_json_atomic(out / "report.json", {**results, "learning_curves": curves,
+                                            "command": command})
+    write_text_atomic(out / "report.md", markdown(results, curves, command, images))
+    return [out / "report.md", out / "report.json", *(out / i for i in images)]
