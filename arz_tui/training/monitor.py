@@ -24,10 +24,15 @@ class Series:
     y: list[float] = field(default_factory=list)
 
     def add(self, x: float, y: float | None) -> None:
+        """Append a point; values that are missing or not numbers are skipped."""
         if y is None:
             return
-        self.x.append(float(x))
-        self.y.append(float(y))
+        try:
+            fx, fy = float(x), float(y)
+        except (TypeError, ValueError):
+            return
+        self.x.append(fx)
+        self.y.append(fy)
 
     def __len__(self) -> int:
         return len(self.x)

@@ -26,7 +26,7 @@ class RunInfo:
     name: str
     path: Path
     status: str
-    """finished, interrupted, running, failed, unknown, or unreadable."""
+    """finished, interrupted, running, failed, unknown, group (a seed group), unreadable."""
     scenario: str | None = None
     mode: str | None = None
     steps: int | None = None
@@ -70,21 +70,31 @@ def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
         mtime = path.stat().st_mtime
     except OSError as err:
         return RunInfo(name, path, "unreadable", reason=str(err))
+    if root is not None and not all(_inside(p, root) for p in (lay.config, lay.metrics)
+                                    if p.exists() or p.is_symlink()):
+        return RunInfo(name, path, "unreadable", date=mtime,
+                       reason="its files point outside the results folder")
+    marker = read_json(path / "group.json")
+    if marker is not None:
+        members = marker.get("members")
+        count = len(members) if isinstance(members, list) else 0
+        return RunInfo(name, path, "group", date=mtime,
+                       reason=f"seed group of {count} runs (aggregate.json, report/)")
     config = read_json(lay.config)
-    events = read_events(lay.metrics)
+    if config is not None and not (isinstance(config.get("training", {}), dict)
+                                   and isinstance(config.get("env", {}), dict)):
+        return RunInfo(name, path, "unreadable", date=mtime,
+                       reason="unreadable run files: training_config.json has the wrong shape")
+    events = [e for e in read_events(lay.metrics) if isinstance(e.get("data", {}), dict)]
     if config is None and not events:
         why = ("training_config.json is not valid JSON" if lay.config.exists()
                else "not a run folder (no training_config.json or logs/metrics.jsonl)")
         return RunInfo(name, path, "unreadable", date=mtime, reason=why)
     training = config.get("training", {}) if config else {}
     env = config.get("env", {}) if config else {}
-    if not isinstance(training, dict):
-        training = {}
-    if not isinstance(env, dict):
-        env = {}
     start = next((e for e in events if e.get("kind") == "run_started"), None)
     data = start.get("data", {}) if start else {}
-    steps = max((int(e.get("step") or 0) for e in events), default=None)
+    steps = max((_as_int(e.get("step")) for e in events), default=None)
     rewards = [e.get("data", {}).get("mean_reward") for e in events if e.get("kind") == "eval"]
     rewards = [r for r in rewards if isinstance(r, int | float)]
     try:
@@ -101,6 +111,13 @@ def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
         date=float(start["time"]) if start and isinstance(start.get("time"), int | float)
         else mtime,
         has_checkpoint=has_ckpt)
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def list_runs(results_dir: Path) -> list[RunInfo]:
@@ -188,8 +205,8 @@ class JsonlTail:
         for line in lines:
             try:
                 raw = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(raw, dict) and "kind" in raw:
-                out.append(Event.from_dict(raw))
+                if isinstance(raw, dict) and "kind" in raw:
+                    out.append(Event.from_dict(raw))
+            except (ValueError, TypeError, AttributeError):
+                continue  # one bad line never costs the lines around it
         return out

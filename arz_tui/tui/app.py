@@ -34,7 +34,7 @@ class ArzApp(App):
     # ------------------------------------------------------------------ navigation
     def _active_run(self) -> RunScreen | None:
         for screen in self.screen_stack:
-            if isinstance(screen, RunScreen) and screen.process.running:
+            if isinstance(screen, RunScreen) and screen.training:
                 return screen
         return None
 

@@ -30,6 +30,7 @@ from textual.widgets import (
     Footer,
     Header,
     Log,
+    Markdown,
     Static,
     TabbedContent,
     TabPane,
@@ -63,6 +64,7 @@ STATUS_STYLE = {
     "running": "bold cyan",
     "failed": "red",
     "unreadable": "dim red",
+    "group": "magenta",
 }
 
 # (key, label, format, lower is better)
@@ -89,7 +91,7 @@ SHORT_REASONS = (
     ("unreadable run files", "corrupt run files"),
 )
 
-TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare")
+TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report")
 
 
 # ---------------------------------------------------------------------- formatting
@@ -242,12 +244,13 @@ class ResultsScreen(Screen):
         Binding("r", "resume", "Resume"),
         Binding("space", "mark", "Mark"),
         Binding("c", "compare", "Compare"),
-        Binding("1", "show_tab('overview')", "Tabs", key_display="1-6"),
+        Binding("1", "show_tab('overview')", "Tabs", key_display="1-7"),
         Binding("2", "show_tab('curves')", "Curves", show=False),
         Binding("3", "show_tab('timespace')", "Time-space", show=False),
         Binding("4", "show_tab('checkpoints')", "Checkpoints", show=False),
         Binding("5", "show_tab('log')", "Log", show=False),
         Binding("6", "show_tab('compare')", "Compare tab", show=False),
+        Binding("7", "show_tab('report')", "Report", show=False),
         Binding("f5", "refresh_now", "Refresh", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -267,6 +270,7 @@ class ResultsScreen(Screen):
     ResultsScreen #log { height: 1fr; }
     ResultsScreen Heatmap { width: 1fr; }
     ResultsScreen #ts-rl { margin-right: 1; }
+    ResultsScreen #report { padding: 0 1; }
     """
 
     def __init__(self, results_dir: Path | str, *, refresh_interval: float = REFRESH_S,
@@ -316,6 +320,8 @@ class ResultsScreen(Screen):
                 with Horizontal():
                     yield SeriesPlot("eval mean reward", id="compare-eval")
                     yield SeriesPlot("episode reward", id="compare-episodes")
+            with TabPane("7 Report", id="pane-report"), VerticalScroll():
+                yield Markdown("", id="report")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -428,7 +434,7 @@ class ResultsScreen(Screen):
         self.state = None
         self._tail = None
         self._log_key = None
-        if info.status != "unreadable":
+        if info.status not in ("unreadable", "group"):
             lay = RunLayout(info.path)
             self.state = RunState()
             if self._safe(lay.metrics):
@@ -471,8 +477,47 @@ class ResultsScreen(Screen):
         self.query_one("#checkpoints", DataTable).clear()
         self.query_one("#log", Log).clear()
 
+    def _render_report(self, info: RunInfo) -> None:
+        """report/report.md of a run or seed group (written by `arz-tui report`)."""
+        path = info.path / "report" / "report.md"
+        text = ""
+        if self._safe(path) and path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+        if not text:
+            text = (f"No report for {info.name} yet. Write one with\n\n"
+                    f"    arz-tui report {info.name} --results-dir {self.results_dir}\n")
+        self.query_one("#report", Markdown).update(text)
+
+    def _render_group(self, info: RunInfo) -> None:
+        """A seed group: its members and the aggregate over seeds."""
+        self._clear_details()
+        agg = read_json(info.path / "aggregate.json") if self._safe(info.path) else None
+        lines = [f"{info.name}: {info.reason}"]
+        if agg:
+            lines.append(f"seeds {agg.get('seeds')}, finished {len(agg.get('finished', []))}"
+                         f" of {len(agg.get('members', []))}")
+            metrics = agg.get("metrics", {})
+            for key, label, fmt, _ in SUMMARY_METRICS:
+                cells = []
+                for controller in ("rl", "fixed_time"):
+                    m = metrics.get(controller, {}).get(key)
+                    cells.append("-" if not isinstance(m, dict) else
+                                 f"{fmt.format(m.get('mean', math.nan))} ± "
+                                 f"{fmt.format(m.get('ci95', math.nan))}")
+                lines.append(f"{label:24s} RL {cells[0]:>18s}   fixed time {cells[1]:>16s}")
+        else:
+            lines.append("no aggregate.json yet (the seeds are still training?)")
+        self.query_one("#config", Static).update("\n".join(lines))
+        self._render_report(info)
+
     def _render_details(self, info: RunInfo) -> None:
         self._render_header(info)
+        if info.status == "group":
+            self._render_group(info)
+            return
         if info.status == "unreadable":
             self._clear_details()
             self.query_one("#config", Static).update(Text(
@@ -484,6 +529,7 @@ class ResultsScreen(Screen):
         self._render_timespace(info)
         self._render_checkpoints(info)
         self._render_log(info, force=True)
+        self._render_report(info)
 
     def _render_header(self, info: RunInfo) -> None:
         text = Text()

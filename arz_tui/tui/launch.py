@@ -105,7 +105,7 @@ class LaunchScreen(Screen):
         self.results_dir = Path(results_dir)
         self.cuda: bool | None = None
         self.name_touched = False
-        self._suggesting = False
+        self._suggested = ""
         self.scenarios = scenario_choices()
 
     # ------------------------------------------------------------------ layout
@@ -162,6 +162,7 @@ class LaunchScreen(Screen):
         self.sub_title = "new training run"
         self._suggest_name()
         self._refresh()
+        self.query_one("#mode", RadioSet).focus()
         self._check_cuda()
 
     def on_screen_resume(self) -> None:
@@ -210,9 +211,9 @@ class LaunchScreen(Screen):
         name, k = base, 2
         while (self.results_dir / name).exists():
             name, k = f"{base}_{k}", k + 1
-        self._suggesting = True
+        # Input.Changed arrives later, as a message: recognise our own value then.
+        self._suggested = name
         self.query_one("#name", Input).value = name
-        self._suggesting = False
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         if event.radio_set.id == "mode":
@@ -224,7 +225,7 @@ class LaunchScreen(Screen):
         self._refresh()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "name" and not self._suggesting:
+        if event.input.id == "name" and event.value != self._suggested:
             self.name_touched = True
         self._refresh()
 

@@ -174,10 +174,24 @@ class RunScreen(Screen):
         if not self.paused:
             self._draw()
 
+    @property
+    def training(self) -> bool:
+        """Still learning: the child runs and has not reported an end (after its end event
+        it only closes files for a moment, and quitting need not ask)."""
+        return self.process.running and self.state.status in ("starting", "running")
+
     def _draw(self, force: bool = False) -> None:
         if not force and self.state.version == self._drawn:
             return
         self._drawn = self.state.version
+        self._draw_status()
+        self._draw_sanity()
+        self._draw_checkpoint()
+        self._draw_evals()
+        self._draw_plots()
+        self._draw_log()
+
+    def _draw_status(self) -> None:
         s = self.state
         status = s.status + (" (redraw paused)" if self.paused else "")
         head = (f"[b]{self.experiment}[/b]  {s.scenario or '?'} / {s.mode or '?'} / "
@@ -197,11 +211,6 @@ class RunScreen(Screen):
         self.query_one("#progress-text", Static).update(
             f"{s.step:,} / {s.total:,} steps   ETA {_fmt_seconds(s.eta_s)}\n"
             f"{_fmt(s.fps, ',.0f')} steps/s   epsilon {_fmt(s.epsilon, '.3f')}")
-        self._draw_sanity()
-        self._draw_checkpoint()
-        self._draw_evals()
-        self._draw_plots()
-        self._draw_log()
 
     def _draw_sanity(self) -> None:
         table = self.query_one("#sanity", DataTable)
@@ -271,7 +280,10 @@ class RunScreen(Screen):
     # ------------------------------------------------------------------ actions
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
-        self._draw(force=True)
+        if self.paused:
+            self._draw_status()  # only the indicator changes; the rest stays as it was
+        else:
+            self._draw(force=True)
 
     def action_stop(self) -> None:
         if self.process.running:
@@ -279,13 +291,13 @@ class RunScreen(Screen):
             self.notify("stopping: saving a checkpoint first", title="stop")
 
     def action_back(self) -> None:
-        if self.process.running:
+        if self.training:
             self.notify("training is running: stop it first (s)", severity="warning")
             return
         self.app.pop_screen()
 
     def action_quit_run(self) -> None:
-        if not self.process.running:
+        if not self.training:
             self.app.exit()
             return
 

@@ -13,5 +13,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, results_dir: Path | None = 
     command = [sys.executable, "-m", "arz_tui.tui"]
     if results_dir is not None:
         command += ["--results-dir", str(results_dir)]
-    Server(shlex.join(command), host=host, port=port, title="arz-tui").serve()
+    templates = Path(__file__).parent / "templates"  # absolute: textual-serve accepts it
+    Server(shlex.join(command), host=host, port=port, title="arz-tui",
+           templates_path=templates).serve()
     return 0
