@@ -58,6 +58,24 @@ SG_YELLOW, SG_MIN_GREEN = 0, 1  # sig_f (rows, signal)
 
 
 @inline_kernel
+def marker(rho, y, v_max):
+    """The Lagrangian marker w = y / rho of a class in a cell (v_max where it is absent);
+    the division is unconditional so the loops calling this stay vectorised."""
+    w = y / max(rho, RHO_EPS)
+    return w if rho > RHO_EPS else v_max
+
+
+@inline_kernel
+def occupancy(rho, pce, occ):
+    """occ[c] = sum_i pce_i rho_i[c], the car-equivalent density of every cell."""
+    occ[:] = 0.0
+    for i in range(rho.shape[0]):
+        a = pce[i]
+        for c in range(rho.shape[1]):
+            occ[c] += a * rho[i, c]
+
+
+@inline_kernel
 def _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, g):
     """Cell pass of class i; inlined with a constant `g` so each exponent gets its own
     vectorised loop."""
@@ -65,8 +83,7 @@ def _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, g):
         rc = rho[i, c]
         vm = cell_vmax[i, c]
         jm = cell_jam[i, c]
-        w = y[i, c] / max(rc, RHO_EPS)
-        w = w if rc > RHO_EPS else vm
+        w = marker(rc, y[i, c], vm)
         r = occ[c]
         v = w - pressure(r, vm, jm, g)
         sig = critical_occupancy(w, vm, jm, g)
@@ -80,13 +97,8 @@ def _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, g):
 @kernel
 def cell_pass(rho, y, cell_vmax, cell_jam, gamma, pce, occ, work):
     """Per-cell quantities of every class, from the state at the start of a substep."""
-    nc, n = rho.shape
-    occ[:] = 0.0
-    for i in range(nc):
-        a = pce[i]
-        for c in range(n):
-            occ[c] += a * rho[i, c]
-    for i in range(nc):
+    occupancy(rho, pce, occ)
+    for i in range(rho.shape[0]):
         g = gamma[i]
         if g == 1.0:
             _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, 1.0)
