@@ -9,26 +9,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
-    return value
+from arz_tui.argparsing import Parser, port
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="arz-tui", description="Train DQN traffic-signal controllers on a fast "
+    p = Parser(prog="arz-tui", description="Train DQN traffic-signal controllers on a fast "
                 "ARZ simulator. Without arguments: the terminal UI. Headless training: "
                 "arz-tui --batch [flags] (see arz-tui --batch --help); comparison reports: "
                 "arz-tui report RUN_OR_GROUP... (see arz-tui report --help); tuning: arz-tui "
@@ -38,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="serve the UI in a browser (textual-serve)")
     serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=port, default=8000, help="port (default 8000)")
     serve.add_argument("--results-dir", type=Path, default=None, dest="serve_results_dir",
                        help="folder of run folders (default ./results)")
     return p

@@ -7,21 +7,21 @@ import shlex
 import sys
 from pathlib import Path
 
+from arz_tui.argparsing import Parser, positive_int
 from arz_tui.errors import UserError
 from arz_tui.report.evaluate import DEMAND_LEVELS, evaluate_all, learning_curves, resolve
 from arz_tui.report.write import write_report
-from arz_tui.training.train import _Parser, _positive_int
 
 
 def build_parser(prog: str = "arz-tui report") -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Evaluate trained policies and the five baselines "
+    p = Parser(prog=prog, description="Evaluate trained policies and the five baselines "
                 "(fixed-time, Webster, actuated, max-pressure, SOTL) on the same seeded "
                 "episodes and write report.md, report.json and PNG plots.")
     p.add_argument("runs", nargs="+", metavar="RUN_OR_GROUP",
                    help="run or seed-group names in --results-dir, or their paths")
     p.add_argument("--demand", default="light,moderate,heavy,saturated",
                    help="demand levels, comma separated (default all four)")
-    p.add_argument("--episodes", type=_positive_int, default=5,
+    p.add_argument("--episodes", type=positive_int, default=5,
                    help="seeded episodes per controller and level (default 5)")
     p.add_argument("--seed", type=int, default=1000, help="first episode seed (default 1000)")
     p.add_argument("--model", choices=("best", "final"), default="best",

@@ -13,53 +13,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from arz_tui.argparsing import Parser, non_negative_int, positive_float, positive_int
 from arz_tui.errors import UserError
 
 MODES = ("sanity", "quick", "production", "kaggle")
 DEVICES = ("cpu", "cuda", "auto")
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one line and exits 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be >= 0")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
-    return value
-
-
 def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Train a DQN traffic-signal controller headless.")
+    p = Parser(prog=prog, description="Train a DQN traffic-signal controller headless.")
     p.add_argument("--mode", choices=MODES, default=None,
                    help="preset (default production): sanity 100 steps, quick 5,000, "
                         "production 100,000, kaggle 200,000")
@@ -68,25 +32,25 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
                         "(default lagos)")
     p.add_argument("--device", choices=DEVICES, default=None,
                    help="cpu (default), cuda, or auto (cuda when available; kaggle default)")
-    p.add_argument("--timesteps", type=_positive_int, default=None,
+    p.add_argument("--timesteps", type=positive_int, default=None,
                    help="total env steps (overrides the mode's)")
     p.add_argument("--name", default=None,
                    help="experiment name (default SCENARIO_MODE); an existing one is never "
                         "overwritten: use --resume to continue it")
-    p.add_argument("--seed", type=_non_negative_int, default=None, help="seed (default 0)")
+    p.add_argument("--seed", type=non_negative_int, default=None, help="seed (default 0)")
     p.add_argument("--resume", action="store_true",
                    help="continue the newest complete checkpoint of --name")
     p.add_argument("--no-sanity-checks", action="store_true",
                    help="skip the pre-training checks (not recommended)")
     p.add_argument("--results-dir", type=Path, default=None,
                    help="folder of run folders (default ./results)")
-    p.add_argument("--max-hours", type=_positive_float, default=None,
+    p.add_argument("--max-hours", type=positive_float, default=None,
                    help="wall-clock budget: checkpoint and exit 0 when reached "
                         "(default 8.5 in kaggle mode)")
     p.add_argument("--seeds", default=None,
                    help="train one run per seed, e.g. 0,1,2 or 0-4: folders NAME_sSEED and an "
                         "aggregate (mean, 95%% interval) in NAME/")
-    p.add_argument("--jobs", type=_positive_int, default=1,
+    p.add_argument("--jobs", type=positive_int, default=1,
                    help="with --seeds: runs at the same time (default 1)")
     p.add_argument("--events-stdout", action="store_true",
                    help="print the event stream as JSON lines on stdout instead of the progress "
