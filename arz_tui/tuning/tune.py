@@ -25,11 +25,12 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from arz_tui.argparsing import Parser, int_at_least
 from arz_tui.errors import UserError
 from arz_tui.tuning import space
 from arz_tui.tuning.storage import (
@@ -54,32 +55,13 @@ FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 OBJECTIVE = "mean episode reward of the final evaluation (greedy policy), maximised"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def _int_at_least(low: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} must be >= {low}")
-        return value
-
-    parse.__name__ = f"whole number >= {low}"
-    return parse
-
-
 def build_parser(prog: str = "arz-tui tune") -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description="Search DQN hyper-parameters with optuna (TPE sampler, "
+    p = Parser(prog=prog, description="Search DQN hyper-parameters with optuna (TPE sampler, "
                 "median pruning). Run the same command in several terminals or on several "
                 "machines (with a shared --storage) to search in parallel.")
     p.add_argument("--scenario", required=True, metavar="NAME|FILE",
                    help="built-in scenario (simple, lagos, riemann) or a scenario file")
-    p.add_argument("--trials", type=_int_at_least(1), required=True, metavar="N",
+    p.add_argument("--trials", type=int_at_least(1), required=True, metavar="N",
                    help="finished (complete or pruned) trials the study needs, all workers "
                         "together")
     p.add_argument("--study", required=True, metavar="NAME",
@@ -88,24 +70,24 @@ def build_parser(prog: str = "arz-tui tune") -> argparse.ArgumentParser:
                    help="postgresql://USER[:PASSWORD]@HOST[:PORT]/DB (several machines), "
                         "sqlite:///FILE, or a journal file path (default "
                         "RESULTS_DIR/tuning/STUDY.journal: processes on one machine)")
-    p.add_argument("--timesteps-per-trial", type=_int_at_least(space.MIN_BUDGET), default=5000,
+    p.add_argument("--timesteps-per-trial", type=int_at_least(space.MIN_BUDGET), default=5000,
                    metavar="STEPS",
                    help="env steps each trial trains (default 5,000)")
-    p.add_argument("--evaluations", type=_int_at_least(1), default=5, metavar="K",
+    p.add_argument("--evaluations", type=int_at_least(1), default=5, metavar="K",
                    help="evaluations per trial, reported to the pruner (default 5)")
-    p.add_argument("--eval-episodes", type=_int_at_least(1), default=5, metavar="N",
+    p.add_argument("--eval-episodes", type=int_at_least(1), default=5, metavar="N",
                    help="episodes per evaluation (default 5)")
     p.add_argument("--results-dir", type=Path, default=Path("results"), metavar="DIR",
                    help="folder of run folders; trials go to RESULTS_DIR/tuning/STUDY/ "
                         "(default ./results)")
-    p.add_argument("--seed", type=_int_at_least(0), default=0, metavar="N",
+    p.add_argument("--seed", type=int_at_least(0), default=0, metavar="N",
                    help="seed of the sampler and of every trial's training (default 0)")
     p.add_argument("--export", type=Path, default=None, metavar="FILE",
                    help="also write the best trial's TrainingConfig JSON here (it is always "
                         "written to RESULTS_DIR/tuning/STUDY/best_config.json)")
     p.add_argument("--device", choices=DEVICES, default="cpu", help="training device "
                    "(default cpu)")
-    p.add_argument("--heartbeat", type=_int_at_least(1), default=10, metavar="SECONDS",
+    p.add_argument("--heartbeat", type=int_at_least(1), default=10, metavar="SECONDS",
                    help="PostgreSQL/SQLite storages: seconds between a worker's heartbeats; "
                         "a trial silent for 3x this long is failed and queued again "
                         "(default 10)")
