@@ -22,7 +22,8 @@ FIRST_PARTY = ("sim", "arz_tui")
 
 SIM_FORBIDDEN = frozenset({"torch", "stable_baselines3", "gymnasium", "textual", "arz_tui"})
 TUI = frozenset({"textual", "textual_plotext", "textual_serve"})
-HEADLESS_PACKAGES = ("arz_tui.env", "arz_tui.training")
+HEADLESS_PACKAGES = ("arz_tui.env", "arz_tui.training", "arz_tui.baselines", "arz_tui.report",
+                     "arz_tui.tuning")
 
 _IMPORT_ALL = r"""
 import importlib, json, pkgutil, sys
