@@ -230,7 +230,10 @@ def read_events(path: Path, limit: int | None = None) -> list[dict[str, Any]]:
     return events[-limit:] if limit else events
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` of this machine runs (a zombie does not)."""
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -239,7 +242,12 @@ def _pid_alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def run_status(events: list[dict[str, Any]]) -> str:
@@ -262,6 +270,6 @@ def run_status(events: list[dict[str, Any]]) -> str:
             status = "failed"
     if status == "running" and last_start is not None:
         pid = last_start.get("data", {}).get("pid")
-        if not isinstance(pid, int) or not _pid_alive(pid):
+        if not isinstance(pid, int) or not pid_alive(pid):
             status = "interrupted"
     return status

@@ -32,6 +32,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from arz_tui.argparsing import Parser, int_at_least
 from arz_tui.errors import UserError
+from arz_tui.training.results import pid_alive
 from arz_tui.tuning import space
 from arz_tui.tuning.storage import (
     DEFAULT_MAX_RETRY,
@@ -219,24 +220,6 @@ def make_pruner(settings: TuneSettings) -> optuna.pruners.MedianPruner:
 # ---------------------------------------------------------------------------- workers
 def _host() -> str:
     return os.uname().nodename
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether process `pid` of this machine runs (a zombie does not)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            state = fh.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state not in ("Z", "X")
 
 
 def reap_dead_workers(study: optuna.Study, max_retry: int = DEFAULT_MAX_RETRY) -> list[int]:
