@@ -163,13 +163,12 @@ def key_latency(tmux: Tmux, results: Path, presses: int, seed: int, timesteps: i
     rng = random.Random(seed)
     tmux.respawn(app_command(results))
     wait(tmux, form_painted, 30, "the launch form", 0.05)
-    tmux.keys("Tab")  # the form's scroll area has the focus at first; Tab reaches Mode
+    # The form opens with Mode focused: Right moves to quick, Enter selects it (the suggested
+    # name follows: riemann_quick).
     time.sleep(0.2)
     tmux.keys("Right")
     time.sleep(0.2)
     tmux.keys("Enter")
-    # (The suggested name does not follow the mode at present: the run may be called
-    # riemann_sanity; the effective configuration says quick.)
     wait(tmux, lambda s: "mode              quick" in s, 5, "quick mode selected", 0.05)
     if timesteps:  # Mode -> Scenario -> Device -> Timesteps
         tmux.keys("Tab", "Tab", "Tab")
