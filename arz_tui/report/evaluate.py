@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from arz_tui.errors import UserError
 from arz_tui.training.results import RunLayout
 from arz_tui.training.runs import read_json
-from arz_tui.training.sweep import GROUP_FILE, mean_ci
+from arz_tui.training.sweep import GROUP_FILE, eval_curve, mean_ci
 
 BASELINES = ("fixed-time", "webster", "actuated", "max-pressure", "sotl")
 DEMAND_LEVELS = ("light", "moderate", "heavy", "saturated")
@@ -133,16 +131,4 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
 
 def learning_curves(groups: list[PolicyGroup]) -> dict[str, list[dict[str, float]]]:
     """Per group: eval mean reward per step, mean and 95 % interval over its runs."""
-    curves: dict[str, list[dict[str, float]]] = {}
-    for g in groups:
-        by_step: dict[int, list[float]] = {}
-        for run in g.runs:
-            try:
-                with np.load(RunLayout(run).evaluations) as data:
-                    for step, res in zip(data["timesteps"], data["results"], strict=False):
-                        by_step.setdefault(int(step), []).append(float(np.mean(res)))
-            except (OSError, KeyError, ValueError):
-                continue
-        curves[g.label] = [{"step": step, "mean": mean_ci(v)[0], "ci95": mean_ci(v)[1],
-                            "n": len(v)} for step, v in sorted(by_step.items())]
-    return curves
+    return {g.label: eval_curve(g.runs) for g in groups}

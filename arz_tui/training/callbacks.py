@@ -20,6 +20,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback,
 from stable_baselines3.common.vec_env import VecEnv
 
 from arz_tui.training import events as ev
+from arz_tui.training.evaluation import mean_of
 from arz_tui.training.events import EventBus
 from arz_tui.training.results import (
     BackgroundWriter,
@@ -286,7 +287,7 @@ class PhysicalEvalCallback(EvalCallback):
         if os.path.exists(partial):
             os.replace(partial, self.layout.evaluations)
         step = int(self.num_timesteps)
-        means = mean_totals(self._totals)
+        means = mean_of(self._totals)
         self.events.publish(ev.EVAL, step, mean_reward=self.last_mean_reward,
                             n_episodes=self.n_eval_episodes, **means)
         if self._timespace:
@@ -298,14 +299,6 @@ class PhysicalEvalCallback(EvalCallback):
             self.events.publish(ev.BEST_MODEL, step, mean_reward=self.best_mean_reward,
                                 path=str(self.layout.best_model))
         return keep_going
-
-
-def mean_totals(totals: list[dict[str, float]]) -> dict[str, float]:
-    """Episode totals averaged over episodes, keys prefixed by nothing (mean_delay_s, ...)."""
-    if not totals:
-        return {}
-    keys = totals[0].keys()
-    return {k: float(np.mean([t[k] for t in totals])) for k in keys}
 
 
 class StopCallback(_AlignedCallback):

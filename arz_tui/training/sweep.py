@@ -130,6 +130,21 @@ def run_seeds(base_args: list[str], name: str, seeds: list[int], jobs: int,
     return runs
 
 
+def eval_curve(runs: Sequence[Path]) -> list[dict[str, float]]:
+    """Mean evaluation reward per step over runs (each run's evaluations.npz), with the
+    mean, 95 % interval and number of runs at each step; unreadable files are skipped."""
+    by_step: dict[int, list[float]] = {}
+    for run in runs:
+        try:
+            with np.load(run / "eval" / "evaluations.npz") as data:
+                for step, rewards in zip(data["timesteps"], data["results"], strict=False):
+                    by_step.setdefault(int(step), []).append(float(np.mean(rewards)))
+        except (OSError, KeyError, ValueError):
+            continue
+    return [{"step": step, "mean": mean_ci(v)[0], "ci95": mean_ci(v)[1], "n": len(v)}
+            for step, v in sorted(by_step.items())]
+
+
 def aggregate(results_dir: Path, name: str, seeds: list[int]) -> dict[str, Any]:
     """Mean and 95 % interval over seeds of the final evaluation (RL and fixed time) and of
     the evaluation learning curve; written to results/{name}/aggregate.json with the group
@@ -137,18 +152,10 @@ def aggregate(results_dir: Path, name: str, seeds: list[int]) -> dict[str, Any]:
     group = results_dir / name
     members = [member_name(name, s) for s in seeds]
     summaries: dict[str, dict[str, Any]] = {}
-    curves: dict[int, list[float]] = {}
     for member in members:
         summary = read_json(results_dir / member / "eval" / "summary.json")
         if summary is not None:
             summaries[member] = summary
-        path = results_dir / member / "eval" / "evaluations.npz"
-        try:
-            with np.load(path) as data:
-                for step, rewards in zip(data["timesteps"], data["results"], strict=False):
-                    curves.setdefault(int(step), []).append(float(np.mean(rewards)))
-        except (OSError, KeyError, ValueError):
-            pass
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     for controller in ("rl", "fixed_time"):
         keys = sorted({k for s in summaries.values() for k in s.get(controller, {})})
@@ -158,8 +165,7 @@ def aggregate(results_dir: Path, name: str, seeds: list[int]) -> dict[str, Any]:
                       if key in s.get(controller, {})]
             m, h = mean_ci(values)
             metrics[controller][key] = {"mean": m, "ci95": h, "n": len(values)}
-    curve = [{"step": step, "mean": mean_ci(vals)[0], "ci95": mean_ci(vals)[1], "n": len(vals)}
-             for step, vals in sorted(curves.items())]
+    curve = eval_curve([results_dir / m for m in members])
     result = {"name": name, "seeds": seeds, "members": members,
               "finished": sorted(summaries), "missing": [m for m in members
                                                          if m not in summaries],
