@@ -217,6 +217,12 @@ def arz_waves(rho_l: float, v_l: float, rho_r: float, v_r: float,
         return ARZWaves(rho_m=rho_m, v_m=v_m, w_l=w_l, wave1_lo=s, wave1_hi=s, shock=True,
                         contact=v_r, vacuum=False)
     lam_m = float(lambda1(rho_m, w_l, params))
+    if lam_m <= lam_l + 1e-12 * max(abs(lam_l), 1.0) and rho_m != rho_l:
+        # Both states on a linear stretch of rho p (the triangle's congested branch): the
+        # 1-wave is linearly degenerate there, a jump at the common characteristic speed.
+        s = arz_shock_speed(rho_l, v_l, rho_m, v_m)
+        return ARZWaves(rho_m=rho_m, v_m=v_m, w_l=w_l, wave1_lo=s, wave1_hi=s, shock=True,
+                        contact=v_r, vacuum=False)
     return ARZWaves(rho_m=rho_m, v_m=v_m, w_l=w_l, wave1_lo=lam_l, wave1_hi=lam_m,
                     shock=rho_m == rho_l, contact=v_r, vacuum=False)
 
