@@ -193,3 +193,72 @@ def test_green_discharges_queue_at_capacity(gamma: float) -> None:
         assert capacity == pytest.approx(params.v_max * params.rho_max / 4)
         # The counting argument and the shock trajectory through the fan agree.
         assert clearing == pytest.approx(exact.greenshields_clearing_time(Q_IN, red, params))
+
+
+def discharge_curve(lost_s: float, seconds: float = 60.0, step: float = 0.5):
+    """Default (triangular) cars, 300 s of red, then the main phase: returns (simulator,
+    car parameters, time of the green's onset after the yellow, times, cumulative departures
+    from `up` since the onset, positions of the start wave)."""
+    sim, params, _ = make(TRIANGLE, yellow_s=3.0, lost_s=lost_s)
+    sim.advance(300.0, [SIDE])
+    sim.advance(3.0, [MAIN])  # the yellow
+    assert not sim.signal_changing()[0] and sim.signal_phase()[0] == MAIN
+    k = sim.net.link_index("up")
+    t_green, n0 = sim.t, sim.acc_out[CAR, k]
+    rho_c = exact.critical_density(params)
+    level = 0.5 * (params.rho_max + rho_c)
+    x = sim.net.cell_centres(k)
+    times, counts, fronts = [], [], []
+    while sim.t < t_green + seconds - 1e-9:
+        sim.advance(step, [MAIN])
+        times.append(sim.t - t_green)
+        counts.append(sim.acc_out[CAR, k] - n0)
+        rho = sim.rho[CAR, sim.link_slice(k)]
+        # The start wave: the last cell (from upstream) still above `level` before the
+        # discharge region; interpolated between cell centres.
+        jammed = np.flatnonzero(rho > level)
+        i = int(jammed.max()) if jammed.size else -1
+        if 0 <= i < len(x) - 1 and rho[i + 1] < level:
+            fronts.append(x[i] + (x[i + 1] - x[i]) * (rho[i] - level) / (rho[i] - rho[i + 1]))
+        else:
+            fronts.append(np.nan)
+    return sim, params, t_green, np.array(times), np.array(counts), np.array(fronts)
+
+
+@pytest.mark.parametrize("lost_s", [0.0, 2.0, 3.5])
+def test_discharge_flow_and_lost_time_from_the_discharge_curve(lost_s: float) -> None:
+    """The cumulative departures after the green: nothing for `lost_s`, then a straight line of
+    slope Q_max (the jammed last cell's demand and the empty road's supply are both Q_max from
+    the first substep, and the movement switches on at a substep boundary), so the line's
+    time-axis intercept is the lost time to round-off. HCM's definition, the green minus
+    departures / saturation flow, gives the same number."""
+    _, params, _, t, n, _ = discharge_curve(lost_s)
+    capacity = exact.capacity(params)
+    assert np.all(n[t <= lost_s + 1e-9] == 0.0)
+    saturated = t >= lost_s + 2.0
+    slope, intercept = np.polyfit(t[saturated], n[saturated], 1)
+    # The issue's band for a lane's saturation flow, and the law's capacity (1,898 veh/h).
+    assert 1800.0 <= slope * 3600.0 <= 1950.0, slope * 3600.0
+    assert slope == pytest.approx(capacity, rel=1e-9)
+    measured_lost = -intercept / slope
+    assert measured_lost == pytest.approx(lost_s, abs=1e-6)
+    assert t[-1] - n[-1] / capacity == pytest.approx(lost_s, abs=1e-6)
+
+
+def test_start_wave_moves_upstream_at_the_backward_wave_speed() -> None:
+    """After the green the jam turns into the capacity state across the start wave, a jump
+    on the linear congested branch moving upstream at exactly c = 17 km/h (for w = v_max).
+    Its smeared profile is symmetric about the exact position (linear advection), so the
+    mid-level crossing stays within 2 cells of it and the fitted speed over the 58 s after
+    the lost time is within 2 cells / 58 s (0.17 m/s) of c."""
+    lost = 2.0
+    _, params, _, t, _, fronts = discharge_curve(lost)
+    dx = L_UP / N_UP
+    ok = (t >= lost + 2.0) & np.isfinite(fronts)
+    assert ok.sum() >= 100
+    speed, _ = np.polyfit(t[ok], fronts[ok], 1)
+    assert 15.0 <= -speed * 3.6 <= 20.0, -speed * 3.6
+    assert -speed == pytest.approx(params.wave_speed, abs=2 * dx / (t[ok][-1] - t[ok][0]))
+    # The wave leaves the stop line when the lost time ends.
+    expected = L_UP - params.wave_speed * (t[ok] - lost)
+    assert np.abs(fronts[ok] - expected).max() <= 2 * dx
