@@ -30,6 +30,8 @@ class SignalInfo:
     min_green_s: float
     max_green_s: float
     initial_phase: int
+    lost_time_s: float = 0.0
+    """Start-up lost time: the first seconds of each green discharge nothing."""
 
     @property
     def n_phases(self) -> int:
@@ -244,7 +246,7 @@ def compile_network(scn: Scenario) -> Network:
             incoming=tuple(lidx[lk.id] for lk in scn.links if lk.to_node == s.node),
             outgoing=tuple(lidx[lk.id] for lk in scn.links if lk.from_node == s.node),
             yellow_s=s.yellow_s, min_green_s=s.min_green_s, max_green_s=s.max_green_s,
-            initial_phase=s.initial_phase))
+            initial_phase=s.initial_phase, lost_time_s=s.lost_time_s))
     sig_phase_ptr = np.zeros(len(scn.signals) + 1, dtype=np.int64)
     sig_phase_ptr[1:] = np.cumsum([len(s.phases) for s in scn.signals])
     phase_mov_ptr, phase_mov = _csr(phase_groups)
