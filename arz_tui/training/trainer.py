@@ -29,7 +29,7 @@ from arz_tui.runstore.checkpoints import (
     cut_timeline,
     write_manifest,
 )
-from arz_tui.runstore.events import EventKind
+from arz_tui.runstore.events import EventKind, RunStatus, read_events, status_from_events
 from arz_tui.runstore.files import Unreadable
 from arz_tui.runstore.reader import read_config
 from arz_tui.runstore.records import Summary
@@ -251,7 +251,8 @@ class RLTrainer:
                               f"total_timesteps {cfg.total_timesteps}; raise --timesteps to "
                               "train further")
         if steps == cfg.total_timesteps and layout.summary.is_file() \
-                and layout.final_model.is_file():
+                and layout.final_model.is_file() and status_from_events(
+                    read_events(layout.metrics, layout.root), alive=False) == RunStatus.FINISHED:
             raise ResumeError(f"{cfg.experiment_name} has finished (step {steps} of "
                               f"{cfg.total_timesteps}); raise --timesteps to train further")
         if self._resume_from is not None and self._notes:
