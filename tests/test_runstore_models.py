@@ -39,17 +39,17 @@ class Payload:
     def __init__(self, target: Path) -> None:
         self.target = str(target)
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (os.system, (f"touch {self.target}",))
 
 
-def _env():  # noqa: ANN202
+def _env():
     from arz_tui.env import EnvConfig, TrafficSignalEnv
 
     return TrafficSignalEnv(EnvConfig.build(scenario="riemann"))
 
 
-def _model(env):  # noqa: ANN001, ANN202
+def _model(env):
     from stable_baselines3 import DQN
 
     return DQN("MlpPolicy", env, buffer_size=100, learning_starts=10,

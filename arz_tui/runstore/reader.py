@@ -165,7 +165,10 @@ def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
     training = config.training if config else None
     total = training.total_timesteps if training else (
         getattr(started, "total_timesteps", None))
-    status = (status_from_events(events, alive=holder is not None) if events
+    # The lock tells a live run from a killed one; runs of older versions (no lock file)
+    # fall back to the pid their start event recorded.
+    alive = holder is not None if lay.lock.exists() else None
+    status = (status_from_events(events, alive=alive) if events
               else RunStatus.RUNNING if holder is not None else RunStatus.INTERRUPTED)
     scenario = config.env.scenario if config else getattr(started, "scenario", None)
     mode = training.mode if training else getattr(started, "mode", None)

@@ -27,7 +27,7 @@ def install(phase: str) -> None:
     from arz_tui.training import callbacks, trainer
 
     if phase == "before_first_checkpoint":
-        def save(self, wait=False):  # noqa: ANN001, ANN202
+        def save(self, wait=False):
             die()
         callbacks.AtomicCheckpointCallback.save_checkpoint = save
     elif phase == "during_checkpoint_write":
@@ -49,12 +49,12 @@ def install(phase: str) -> None:
         calls = {"n": 0, "evals": 0}
         real_step = callbacks.PhysicalEvalCallback._on_step
 
-        def on_step(self):  # noqa: ANN001, ANN202
+        def on_step(self):
             if self.eval_freq > 0 and self.n_calls % self.eval_freq == 0:
                 calls["evals"] += 1
             return real_step(self)
 
-        def log(self, locals_, globals_):  # noqa: ANN001, ANN202
+        def log(self, locals_, globals_):
             calls["n"] += 1
             if calls["evals"] == 2 and calls["n"] > 5:
                 die()
@@ -64,7 +64,7 @@ def install(phase: str) -> None:
     elif phase == "after_last_checkpoint":
         real_finish = trainer.RLTrainer._finish
 
-        def finish(self, writer):  # noqa: ANN001, ANN202
+        def finish(self, writer):
             writer.flush()
             die()
             return real_finish(self, writer)
