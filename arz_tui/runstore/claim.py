@@ -103,6 +103,12 @@ class RunClaim:
     def held(self) -> bool:
         return self._fd is not None
 
+    def record_pid(self) -> None:
+        """Write this process's pid into the lock file (for others' error messages). A resume
+        does it once its checks passed, so a refused resume writes nothing at all."""
+        if self._fd is not None:
+            _record_pid(self._fd)
+
     def release(self) -> None:
         if self._fd is not None:
             with contextlib.suppress(OSError):
@@ -138,9 +144,12 @@ def _lock(lock: Path, name: str) -> tuple[int, int | None]:
         raise RunBusy(f"run {name} is in use by {who}; wait for it to end or stop it "
                       "(nothing was changed)") from None
     previous = _pid_in(lock)
+    return fd, previous if previous != os.getpid() else None
+
+
+def _record_pid(fd: int) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd, previous if previous != os.getpid() else None
 
 
 def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> RunClaim:
@@ -159,6 +168,7 @@ def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> 
                               f"({err.strerror or err}); give a writable --results-dir") from None
     try:
         fd, _ = _lock(tmp / LOCK_NAME, root.name)
+        _record_pid(fd)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

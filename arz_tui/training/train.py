@@ -227,6 +227,7 @@ def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
         raise UserError(f"{group.root} exists and is not a seed group; choose another --name")
     # The group folder is held for the sweep's life: a second sweep of the name fails now.
     claim = claim_existing(group) if group.root.exists() else claim_new(group)
+    claim.record_pid()
     try:
         write_marker(results, name, seeds, GroupStatus.RUNNING, os.getpid())
         return _sweep(args, argv, seeds, env_config, training_config)
