@@ -212,7 +212,8 @@ def read_timespace(path: Path, root: Path | None = None) -> np.ndarray | None:
         return None
     if data.ndim != 2 or data.size == 0 or data.dtype.kind not in "biuf":
         return None
-    return np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
+    clean: np.ndarray = np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
+    return clean
 
 
 @dataclass(frozen=True)
