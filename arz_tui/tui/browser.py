@@ -46,6 +46,7 @@ from textual.worker import Worker
 
 from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
 from arz_tui.runstore.files import Unreadable, text_tail
+from arz_tui.runstore.layout import report_dir
 from arz_tui.runstore.reader import (
     FileEntry,
     RunInfo,
@@ -249,7 +250,8 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool)
     """Read what the tabs show of `info` (the events since `tail`'s last read); never raises."""
     path = info.path
     details = RunDetails(info.name, reset, tail.read() if tail is not None else [])
-    details.report = text_tail(path / "report" / "report.md", root, cap=256 * 1024)
+    details.report = text_tail(report_dir(path.parent, path.name) / "report.md", root,
+                               cap=256 * 1024)
     if info.status == RunStatus.GROUP:
         details.aggregate = read_aggregate(path, root)
         return details
