@@ -118,8 +118,6 @@ def group_status(marker: GroupMarker) -> GroupStatus:
 def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
     """What a browser lists about one results folder entry; never raises."""
     root = Path(root) if root is not None else path.parent
-    if path.is_symlink() and not inside(path, root):
-        return RunInfo.unreadable(path, "points outside the results folder")
     if not inside(path, root):
         return RunInfo.unreadable(path, "points outside the results folder")
     if not path.is_dir():
