@@ -201,7 +201,10 @@ class RunLister:
         cached = self._cache.get(path.name)
         if cached and cached.signature == signature and cached.info.status != "running":
             return cached.info
-        info = read_run_info(path, self.root)
+        try:
+            info = read_run_info(path, self.root)
+        except OSError as err:  # e.g. a folder this user may not enter
+            info = RunInfo.unreadable(path, f"unreadable run files ({err.strerror or err})")
         if info.status == RunStatus.UNKNOWN:
             info = RunInfo.unreadable(path, "no events (logs/metrics.jsonl missing or empty)",
                                       scenario=info.scenario, mode=info.mode,
