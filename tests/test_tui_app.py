@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from arz_tui.training.results import RunLayout, list_checkpoints
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.tui.app import ArzApp
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.launch import LaunchScreen

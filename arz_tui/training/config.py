@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arz_tui.errors import ArzError
 from sim.scenario import validation_message
 
 Mode = Literal["sanity", "quick", "production", "kaggle"]
@@ -19,12 +20,23 @@ Device = Literal["cpu", "cuda", "auto"]
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-class TrainingConfigError(ValueError):
+class TrainingConfigError(ArzError, ValueError):
     """A bad training configuration; the message is one line naming the field."""
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        """`true` is not a number: pydantic would take it as 1 (a 1-step run)."""
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and info.annotation not in (bool, bool | None):
+                    raise ValueError(f"{name}: {str(value).lower()} is not a number")
+        return data
 
 
 class DQNHyperparameters(_Model):
@@ -198,7 +210,7 @@ class TrainingConfig(_Model):
     @field_validator("experiment_name")
     @classmethod
     def _safe_name(cls, name: str) -> str:
-        if not NAME_PATTERN.match(name) or name in {".", ".."}:
+        if not NAME_PATTERN.fullmatch(name) or name in {".", ".."}:
             raise ValueError("use 1-100 letters, digits, '_', '-' or '.', starting with a "
                              "letter or digit")
         return name

@@ -37,19 +37,19 @@ from textual.widgets import (
 )
 from textual.worker import Worker, WorkerState
 
-from arz_tui.training.events import Event
-from arz_tui.training.monitor import RunState, Series
-from arz_tui.training.results import RunLayout
-from arz_tui.training.runs import (
-    JsonlTail,
+from arz_tui.runstore import Event, JsonlTail, RunLayout
+from arz_tui.runstore.reader import (
     RunInfo,
-    checkpoint_files,
-    load_state,
     log_tail,
-    read_json,
+    model_files,
+    read_aggregate,
     read_run_info,
+    read_summary,
     read_timespace,
 )
+from arz_tui.runstore.files import maybe_record
+from arz_tui.runstore.records import SavedRunConfig
+from arz_tui.training.monitor import RunState, Series, load_state
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.widgets import Heatmap, Line, SeriesPlot
 

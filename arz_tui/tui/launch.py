@@ -28,8 +28,9 @@ from textual.widgets import (
     Switch,
 )
 
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.training.config import MODE_PRESETS, NAME_PATTERN, TrainingConfig
-from arz_tui.training.results import RunLayout, list_checkpoints
 from sim.scenario import SUFFIXES, available_scenarios, load_scenario
 
 MODES = ("sanity", "quick", "production", "kaggle")

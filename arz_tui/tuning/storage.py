@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from arz_tui.errors import UserError
+from arz_tui.runstore.layout import tuning_journal
 
 SCHEMES = "postgresql://USER@HOST[:PORT]/DB, sqlite:///FILE or a journal file path"
 DEFAULT_MAX_RETRY = 3
@@ -122,7 +123,7 @@ class StudyStorage:
 
 def default_journal(results_dir: Path, study: str) -> Path:
     """`{results_dir}/tuning/{study}.journal`."""
-    return results_dir / "tuning" / f"{study}.journal"
+    return tuning_journal(results_dir, study)
 
 
 def open_storage(url: str | None, results_dir: Path, study: str, heartbeat: int = 10,
