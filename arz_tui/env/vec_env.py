@@ -36,12 +36,15 @@ class TrafficVecEnv(VecEnv):
     """
 
     def __init__(self, config: EnvConfig | None = None, n_envs: int = 1,
-                 **overrides: Any) -> None:
+                 autoreset: bool = True, **overrides: Any) -> None:
+        """`autoreset=False` leaves finished replicas at their episode's end (for callers
+        that stop there, e.g. evaluation; SB3 needs the default)."""
         if config is None:
             config = EnvConfig.build(**overrides)
         elif overrides:
             config = EnvConfig.build(**{**dict(config), **overrides})
         self.config = config
+        self.autoreset = autoreset
         self.batch = BatchSimulator(config.scenario_spec, n_envs)
         self.envs = [TrafficSignalEnv(config, simulator=rep) for rep in self.batch.replicas]
         first = self.envs[0]
@@ -53,11 +56,16 @@ class TrafficVecEnv(VecEnv):
         self._actions = np.zeros(self.num_envs, dtype=np.int64)
 
     # ------------------------------------------------------------------ VecEnv API
-    def reset(self, seed: int | None = None,
+    def reset(self, seed: int | Sequence[int] | None = None,
               options: dict[str, Any] | None = None) -> VecEnvObs:
-        """Start an episode in every replica: replica i with seed `seed + i` (or the seeds
-        given to `seed()`; SB3's convention), `options` for all (see TrafficSignalEnv.reset)."""
-        if seed is not None:
+        """Start an episode in every replica: replica i with seed `seed + i` (or `seed[i]`
+        for a sequence, or the seeds given to `seed()`: SB3's convention), `options` for all
+        (see TrafficSignalEnv.reset)."""
+        if isinstance(seed, Sequence):
+            if len(seed) != self.num_envs:
+                raise ValueError(f"need {self.num_envs} seeds, got {len(seed)}")
+            self._seeds = [int(x) for x in seed]
+        elif seed is not None:
             self.seed(seed)
         if options is not None:
             self.set_options(options)
@@ -83,7 +91,8 @@ class TrafficVecEnv(VecEnv):
             if terminated or truncated:
                 dones[i] = True
                 info["terminal_observation"] = obs
-                obs, self.reset_infos[i] = env.reset()
+                if self.autoreset:
+                    obs, self.reset_infos[i] = env.reset()
             self._obs[i] = obs
             infos.append(info)
         return self._obs.copy(), rewards, dones, infos
@@ -127,3 +136,42 @@ class TrafficVecEnv(VecEnv):
 
     def _targets(self, indices: VecEnvIndices) -> Iterable[TrafficSignalEnv]:
         return [self.envs[i] for i in self._get_indices(indices)]
+
+
+REPLICA_OVERHEAD_BYTES = 256 * 1024
+"""Python objects of one replica (its env, simulator, metric records), measured ~100 KB."""
+
+
+def replica_bytes(config: EnvConfig) -> int:
+    """Memory one replica takes: the arrays of a lone env and its simulator, plus objects."""
+    env = TrafficSignalEnv(config)
+    owners = [env, env.sim, env.sim.arrays, env.observe]
+    arrays = {id(v): v for obj in owners for v in vars(obj).values()
+              if isinstance(v, np.ndarray) and v.base is None}
+    return sum(a.nbytes for a in arrays.values()) + REPLICA_OVERHEAD_BYTES
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux; None when unknown)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def replicas_fit(config: EnvConfig, n_envs: int,
+                 share: float = 0.5) -> tuple[bool, int, int, int]:
+    """(fits, bytes needed, bytes available, most replicas that fit): whether `n_envs`
+    replicas take at most `share` of the available memory (the rest is for the replay buffer,
+    torch and the evaluation env)."""
+    each = replica_bytes(config)
+    have = available_memory()
+    need = each * n_envs
+    if have is None:
+        return True, need, 0, n_envs
+    budget = int(have * share)
+    return need <= budget, need, have, max(1, budget // each)
