@@ -73,18 +73,20 @@ def run_policy_episodes(env_config: EnvConfig, model: Any, seeds: list[int],
         # No automatic reset: the episodes end together (one length) and stay at their end.
         vec = TrafficVecEnv(env_config, n_envs=len(chunk), autoreset=False)
         obs = vec.reset(seed=chunk)
-        rewards: list[np.ndarray] = []
+        rewards: list[list[float]] = []
         done = np.zeros(len(chunk), dtype=bool)
         infos: list[dict[str, Any]] = []
         while not done.all():
             actions, _ = model.predict(obs, deterministic=deterministic)
-            obs, reward, done, infos = vec.step(actions)
-            rewards.append(reward)
+            obs, _, done, infos = vec.step(actions)
+            # The rewards in double precision, as a lone env returns them (SB3's are float32).
+            rewards.append([env.reward_fn(info["metrics"])
+                            for env, info in zip(vec.envs, infos, strict=True)])
             if record_timespace and start == 0:
                 rows.append(vec.envs[0].corridor_density())
         totals = [info["episode_totals"] for info in infos]
         # Every replica's episode has the same length: the rows are its steps.
-        per_step = np.stack(rewards).astype(np.float64)
+        per_step = np.array(rewards, dtype=np.float64)
         for i, t in enumerate(totals):
             entry = t.as_dict()
             entry["mean_reward"] = float(np.mean(per_step[:, i]))
