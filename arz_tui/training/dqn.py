@@ -55,7 +55,8 @@ class BatchedDQN(DQN):
             targets = data.rewards + (1 - data.dones) * discounts * next_q
         actions = data.actions.long()
         losses = th.empty(gradient_steps, device=targets.device)
-        params = list(self.policy.parameters())
+        # The online network's: the target's never have gradients (SB3 passes both).
+        params = list(self.q_net.parameters())
         for k in range(gradient_steps):
             rows = slice(k * batch_size, (k + 1) * batch_size)
             q = th.gather(self.q_net(data.observations[rows]), dim=1, index=actions[rows])
