@@ -35,7 +35,7 @@ from sim.simulator import SimArrays, Simulator
 from sim.stepper import SG_MIN_GREEN, SG_YELLOW
 
 
-def _copies(a: np.ndarray, n: int, shift: int | np.ndarray = 0) -> np.ndarray:
+def _copies(a: np.ndarray, n: int, shift: int | np.integer | np.ndarray = 0) -> np.ndarray:
     """a, a + shift, ..., a + (n-1) * shift concatenated along the last axis."""
     step = np.asarray(shift, dtype=a.dtype)
     return np.concatenate([a + step * np.asarray(k, dtype=a.dtype) for k in range(n)], axis=-1)
@@ -261,10 +261,10 @@ class BatchSimulator(Simulator):
         if same_clock:
             # The common case, checked once per set of cuts: any replica's cuts are a subset
             # of all cuts, and on a network like lagos every subset gives the same substeps.
-            union = tuple(np.unique(left[cutting]).tolist())
-            key = (seconds, union)
+            cut_set = tuple(np.unique(left[cutting]).tolist())
+            key = (seconds, cut_set)
             if key not in self._harmless:
-                self._harmless[key] = self._subsets_aligned(seconds, union)
+                self._harmless[key] = self._subsets_aligned(seconds, cut_set)
             if self._harmless[key]:
                 return np.zeros(0, dtype=np.int64)
         times, counts = np.unique(self.clocks, return_counts=True)

@@ -51,8 +51,9 @@ class TrafficVecEnv(VecEnv):
         super().__init__(len(self.envs), first.observation_space, first.action_space)
         self.codec = first.codec
         self.interval = first.interval
-        self._obs = np.zeros((self.num_envs, *first.observation_space.shape),
-                             dtype=first.observation_space.dtype)
+        space = first.observation_space
+        assert space.shape is not None  # a Box
+        self._obs = np.zeros((self.num_envs, *space.shape), dtype=space.dtype)
         self._actions = np.zeros(self.num_envs, dtype=np.int64)
 
     # ------------------------------------------------------------------ VecEnv API

@@ -80,7 +80,8 @@ class BatchedDQN(DQN):
         explore = rng.random(len(action)) < self.exploration_rate
         if explore.any():
             action = np.array(action, copy=True)
-            action[explore] = rng.integers(self.action_space.n, size=int(explore.sum()))
+            n_actions = int(self.action_space.n)  # type: ignore[attr-defined]  # Discrete
+            action[explore] = rng.integers(n_actions, size=int(explore.sum()))
         return action, state
 
     def _on_step(self) -> None:
