@@ -1,7 +1,8 @@
 """Env speed: steps/s with random actions, and SB3 DQN training speed on the env against the
 same DQN on a no-op env with identical spaces (the ratio the env issue targets: >= 0.90).
 
-Run: `.venv/bin/python benchmarks/bench_env.py [--steps 10000] [--scenario lagos]`.
+Run: `.venv/bin/python benchmarks/bench_env.py [--steps 10000] [--scenario lagos]`;
+`--batched-only` prints just the batched env's transitions/s for N = 1 ... 32 replicas.
 One core: torch uses one thread (two are slower for small MLPs on this machine class).
 """
 
@@ -58,6 +59,37 @@ def random_steps_per_second(name: str, seconds: float = 2.0) -> tuple[float, flo
     return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
 
+def vec_transitions_per_second(vec, seconds: float, rng: np.random.Generator) -> float:
+    """Transitions/s of a VecEnv with random actions (automatic resets included)."""
+    actions = rng.integers(vec.action_space.n, size=(256, vec.num_envs))
+    vec.step(actions[0])
+    k = 0
+    t = time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        for a in actions[:64]:
+            vec.step(a)
+        k += 64
+    return k * vec.num_envs / (time.perf_counter() - t)
+
+
+def batched_env_rates(name: str, sizes: tuple[int, ...], rounds: int,
+                      seconds: float) -> dict[int, list[float]]:
+    """Alternating rounds over the batch sizes (and the lone env as size 0), one process."""
+    from arz_tui.env.vec_env import TrafficVecEnv
+
+    rng = np.random.default_rng(0)
+    envs = {n: TrafficVecEnv(n_envs=n, scenario=name) for n in sizes}
+    for vec in envs.values():
+        vec.seed(0)
+        vec.reset()
+    rates: dict[int, list[float]] = {0: [], **{n: [] for n in sizes}}
+    for _ in range(rounds):
+        rates[0].append(random_steps_per_second(name, seconds))
+        for n, vec in envs.items():
+            rates[n].append(vec_transitions_per_second(vec, seconds, rng))
+    return rates
+
+
 def make_dqn(env: gym.Env):
     from stable_baselines3 import DQN
 
@@ -89,8 +121,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=2_000, help="DQN steps per round")
     parser.add_argument("--scenario", default="lagos", help="scenario of the DQN comparison")
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds of each")
+    parser.add_argument("--batched-only", action="store_true",
+                        help="only the batched env's transitions/s per number of replicas")
     args = parser.parse_args()
     torch.set_num_threads(1)
+
+    sizes = (1, 2, 4, 8, 16, 32)
+    rates = batched_env_rates(args.scenario, sizes, rounds=3, seconds=1.0)
+    print(f"batched env (TrafficVecEnv), {args.scenario}, random actions, transitions/s, "
+          "median of 3 alternating rounds (one process, one core):")
+    lone = float(np.median(rates[0]))
+    print(f"  lone TrafficSignalEnv   {lone:10,.0f}")
+    for n in sizes:
+        r = float(np.median(rates[n]))
+        print(f"  N = {n:3d} replicas        {r:10,.0f}   ({r / lone:4.2f} x the lone env; "
+              f"rounds {min(rates[n]):,.0f}-{max(rates[n]):,.0f})")
+    if args.batched_only:
+        return
 
     print("env steps/s, 15 s decisions, random actions, one core "
           "(prior ARZ code ~100/s; sumo-rl with libsumo 115-260/s)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,45 @@ ACC_GENERATED, ACC_WAITING, ACC_ENTERED = 0, 1, 2
 sources' point queues, vehicles that entered the network."""
 
 
+@dataclass(frozen=True)
+class SimArrays:
+    """The arrays a simulation carries from one call to the next (everything else is network
+    or scratch). A batch of replicas (`sim.batch`) gives each replica views into its own."""
+
+    state: np.ndarray
+    """(U_RHO/U_Y, class, cell)."""
+    clock: np.ndarray
+    """Simulated time, shape (1,)."""
+    acc_cell: np.ndarray
+    """(A_VHT/A_VKT, class, cell)."""
+    acc_link: np.ndarray
+    """(A_IN/A_OUT, class, link)."""
+    src_state: np.ndarray
+    """(S_ rows, class, source)."""
+    sink_ghost_speed: np.ndarray
+    """(class, sink)."""
+    sig_state: np.ndarray
+    """(signal rows, signal)."""
+
+    @classmethod
+    def zeros(cls, net: Network) -> SimArrays:
+        return cls(state=np.zeros((2, NC, net.n_cells)), clock=np.zeros(1),
+                   acc_cell=np.zeros((2, NC, net.n_cells)), acc_link=np.zeros((2, NC, net.n_links)),
+                   src_state=np.zeros((N_SRC_ROWS, NC, len(net.src_link))),
+                   sink_ghost_speed=np.full((NC, len(net.sink_link)), -1.0),
+                   sig_state=np.zeros((N_SIGNAL_ROWS, len(net.signals))))
+
+
 class Simulator:
     """Two-class ARZ network simulation of one scenario.
 
     Arrays are indexed [class, ...] with class 0 = motorcycles and 1 = cars. Densities are
     veh/m over all lanes of a link, speeds m/s, flows veh/s, times s.
+    `arrays` (default: fresh zeros) is where the state lives.
     """
 
-    def __init__(self, scenario: Scenario | Network | str | Path) -> None:
+    def __init__(self, scenario: Scenario | Network | str | Path,
+                 arrays: SimArrays | None = None) -> None:
         if isinstance(scenario, Network):
             net = scenario
         else:
@@ -50,24 +82,26 @@ class Simulator:
             net = compile_network(scn)
         self.net = net
         n, nl = net.n_cells, net.n_links
-        n_src, n_sig = len(net.src_link), len(net.signals)
-        self.state = np.zeros((2, NC, n))
+        n_sig = len(net.signals)
+        arrays = SimArrays.zeros(net) if arrays is None else arrays
+        self.arrays = arrays
+        self.state = arrays.state
         self.rho = self.state[U_RHO]
         self.y = self.state[U_Y]
-        self.clock = np.zeros(1)
-        self.acc_cell = np.zeros((2, NC, n))
+        self.clock = arrays.clock
+        self.acc_cell = arrays.acc_cell
         self.cell_vht = self.acc_cell[A_VHT]
         self.cell_vkt = self.acc_cell[A_VKT]
-        self.acc_link = np.zeros((2, NC, nl))
+        self.acc_link = arrays.acc_link
         self.acc_in = self.acc_link[A_IN]
         self.acc_out = self.acc_link[A_OUT]
-        self.src_state = np.zeros((N_SRC_ROWS, NC, n_src))
+        self.src_state = arrays.src_state
         self.src_queue = self.src_state[S_QUEUE]
         self.src_acc = self.src_state[S_GENERATED:S_ENTERED + 1]
         self.src_mark = self.src_state[S_MARK]
         self.src_mark[:] = net.link_vmax[:, net.src_link]
-        self.sink_ghost_speed = np.full((NC, len(net.sink_link)), -1.0)
-        self.sig_state = np.zeros((N_SIGNAL_ROWS, n_sig))
+        self.sink_ghost_speed = arrays.sink_ghost_speed
+        self.sig_state = arrays.sig_state
         self.mov_green = np.ones(net.mov_i.shape[1])
         self._no_requests = np.full(n_sig, -1, dtype=np.int64)
         self._requests = np.full(n_sig, -1, dtype=np.int64)

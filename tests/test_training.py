@@ -202,7 +202,7 @@ def test_sanity_run_produces_the_full_layout(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- resume
 def _resume_config(tmp_path: Path) -> Path:
     cfg = {
-        "mode": "quick", "total_timesteps": 3000, "seed": 3,
+        "mode": "quick", "total_timesteps": 3000, "seed": 3, "n_envs": 1,
         "dqn_hyperparams": {"learning_starts": 200, "exploration_fraction": 0.9,
                             "buffer_size": 10_000, "target_update_interval": 200},
         "checkpoint_strategy": {"save_freq": 250, "max_checkpoints": 2},

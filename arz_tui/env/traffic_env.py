@@ -63,7 +63,9 @@ class TrafficSignalEnv(gym.Env):
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, config: EnvConfig | None = None, render_mode: str | None = None,
-                 **overrides: Any) -> None:
+                 simulator: Simulator | None = None, **overrides: Any) -> None:
+        """`simulator` (default: a new one of the config's scenario) is where the env's
+        traffic lives; the batched vec env passes one replica of its batch."""
         if config is None:
             config = EnvConfig.build(**overrides)
         elif overrides:
@@ -72,7 +74,7 @@ class TrafficSignalEnv(gym.Env):
             raise ValueError(f"render_mode {render_mode!r} not supported; use 'ansi' or None")
         self.config = config
         self.render_mode = render_mode
-        self.sim = Simulator(config.scenario_spec)
+        self.sim = Simulator(config.scenario_spec) if simulator is None else simulator
         net = self.sim.net
         self.codec = PhaseActionCodec([s.n_phases for s in net.signals])
         self.action_space = spaces.Discrete(self.codec.n)
@@ -144,8 +146,12 @@ class TrafficSignalEnv(gym.Env):
         return self.observe(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, StepInfo]:
-        phases = self.codec.decode(action)
-        self.sim.advance(self.interval, phases)
+        self.sim.advance(self.interval, self.codec.decode(action))
+        return self.finish_step()
+
+    def finish_step(self) -> tuple[np.ndarray, float, bool, bool, StepInfo]:
+        """The rest of `step` once the simulator has advanced one interval (the batched vec
+        env advances every replica in one call, then finishes each env's step)."""
         self._measure()
         m = self._metrics()
         self._before = self._now

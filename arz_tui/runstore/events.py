@@ -75,6 +75,7 @@ class RunStarted(Payload):
     scenario: str = ""
     device: str | None = None
     total_timesteps: int = 0
+    n_envs: int = 1
     resumed_from: int | None = None
     pid: int = 0
     host: str = ""

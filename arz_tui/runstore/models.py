@@ -114,8 +114,9 @@ def custom_objects(path: Path, env: Any, dqn: dict[str, Any] | None = None,
 
 
 def load_model(path: Path, env: Any, device: str = "cpu", dqn: dict[str, Any] | None = None,
-               root: Path | None = None, **kwargs: Any) -> Any:
-    """A DQN from a zip, no entry unpickled (weights via torch.load(weights_only=True)).
+               root: Path | None = None, algorithm: type | None = None, **kwargs: Any) -> Any:
+    """A DQN (or `algorithm`, a DQN subclass) from a zip, no entry unpickled (weights via
+    torch.load(weights_only=True)).
 
     `env` gives the spaces (a gymnasium env or VecEnv); with `kwargs` (e.g. tensorboard_log)
     passed to DQN.load. Unreadable / UnsafeFile with one line on a bad file."""
@@ -123,8 +124,8 @@ def load_model(path: Path, env: Any, device: str = "cpu", dqn: dict[str, Any] | 
 
     objects = custom_objects(path, env, dqn, root)
     try:
-        return DQN.load(path, env=env if hasattr(env, "num_envs") else None, device=device,
-                        custom_objects=objects, **kwargs)
+        return (algorithm or DQN).load(path, env=env if hasattr(env, "num_envs") else None,
+                                       device=device, custom_objects=objects, **kwargs)
     except (ValueError, KeyError, RuntimeError, zipfile.BadZipFile, EOFError, OSError) as err:
         # torch refusing a non-weights pickle lands here too (UnpicklingError is a
         # RuntimeError subclass in torch's weights-only loader).

@@ -30,6 +30,8 @@ class TrainingSection(_Record):
     device: str | None = None
     seed: int = 0
     dqn_hyperparams: dict[str, Any] = {}
+    n_envs: int | None = Field(default=None, ge=1)
+    """Environments stepped together (None: a run from before batching, i.e. 1)."""
     checkpoint_strategy: dict[str, Any] = {}
     evaluation_strategy: dict[str, Any] = {}
 

@@ -53,7 +53,8 @@ class ExactTotalCallback(BaseCallback):
 
     def _shorten(self) -> None:
         freq = self.model.train_freq
-        remaining = self.total - int(self.model.num_timesteps)
+        # In vec steps, each of n_envs transitions (the trainer keeps total a multiple of it).
+        remaining = (self.total - int(self.model.num_timesteps)) // self.model.n_envs
         if 0 < remaining < freq.frequency and freq.unit.value == "step":
             self.model.train_freq = type(freq)(remaining, freq.unit)
 
@@ -94,15 +95,16 @@ class ProgressCallback(_AlignedCallback):
 
     def _on_step(self) -> bool:
         dones = self.locals.get("dones")
-        if dones is not None and dones[0]:
-            info = self.locals["infos"][0]
-            episode = info.get("episode", {})
-            totals = info.get("episode_totals")
-            self._episodes.append(float(episode.get("r", np.nan)))
-            self.events.publish(
-                EventKind.EPISODE, self.num_timesteps, reward=float(episode.get("r", np.nan)),
-                length=int(episode.get("l", 0)),
-                totals=totals.as_dict() if totals is not None else {})
+        if dones is not None and dones.any():
+            for i in np.flatnonzero(dones):  # every environment's episodes
+                info = self.locals["infos"][i]
+                episode = info.get("episode", {})
+                totals = info.get("episode_totals")
+                self._episodes.append(float(episode.get("r", np.nan)))
+                self.events.publish(
+                    EventKind.EPISODE, self.num_timesteps,
+                    reward=float(episode.get("r", np.nan)), length=int(episode.get("l", 0)),
+                    totals=totals.as_dict() if totals is not None else {})
         if self.n_calls & 31 == 0:
             now = time.perf_counter()
             if now - self._t_last >= self.interval_s:
@@ -229,9 +231,13 @@ class PhysicalEvalCallback(EvalCallback):
 
     def __init__(self, eval_env: VecEnv, layout: RunLayout, events: EventBus, eval_seed: int,
                  n_eval_episodes: int, eval_freq: int, deterministic: bool) -> None:
-        super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=eval_freq,
+        # SB3 evaluates when its call count is a multiple of eval_freq; a call is n_envs
+        # transitions, so this callback decides itself (every eval_freq transitions) and
+        # lets SB3's check always pass.
+        super().__init__(eval_env, n_eval_episodes=n_eval_episodes, eval_freq=1,
                          log_path=str(layout.eval), best_model_save_path=None,
                          deterministic=deterministic, verbose=0, warn=False)
+        self.every = eval_freq
         self.layout = layout
         self.events = events
         self.eval_seed = eval_seed
@@ -270,7 +276,8 @@ class PhysicalEvalCallback(EvalCallback):
             self._timespace.append(self.eval_env.envs[0].unwrapped.corridor_density())
 
     def _on_step(self) -> bool:
-        if not (self.eval_freq > 0 and self.n_calls % self.eval_freq == 0):
+        steps, n = int(self.model.num_timesteps), self.model.n_envs
+        if steps // self.every == (steps - n) // self.every:
             return True
         self.eval_env.seed(self.eval_seed)
         self._totals = []

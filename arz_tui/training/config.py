@@ -135,6 +135,10 @@ class ModePreset(BaseModel):
     dqn: dict[str, Any] = Field(default_factory=dict)
     max_hours: float | None = None
     device: Device = "cpu"
+    n_envs: int = 1
+    """Environments stepped together on a CPU (measured: benchmarks/bench_training.py)."""
+    gpu_n_envs: int = 1
+    """... and on a GPU, where a larger batch of replicas costs the policy nothing."""
 
 
 MODE_PRESETS: dict[str, ModePreset] = {
@@ -143,14 +147,21 @@ MODE_PRESETS: dict[str, ModePreset] = {
                               "target_update_interval": 50}),
     "quick": ModePreset(total_timesteps=5000, save_freq=500, eval_freq=1000, n_eval_episodes=5,
                         dqn={"learning_starts": 500, "target_update_interval": 500,
-                             "exploration_fraction": 0.2}),
+                             "exploration_fraction": 0.2}, n_envs=8, gpu_n_envs=200),
     "production": ModePreset(total_timesteps=100_000, save_freq=1000, eval_freq=5000,
-                             n_eval_episodes=10),
+                             n_eval_episodes=10, n_envs=8, gpu_n_envs=200),
     "kaggle": ModePreset(total_timesteps=200_000, save_freq=2000, eval_freq=10_000,
-                         n_eval_episodes=10, max_hours=8.5, device="auto"),
+                         n_eval_episodes=10, max_hours=8.5, device="auto", n_envs=8,
+                         gpu_n_envs=200),
 }
 """Mode presets: steps and checkpoint frequency as in the seed's guide; evaluation frequency
-scales with the mode; sanity and quick start learning early so they exercise training."""
+scales with the mode; sanity and quick start learning early so they exercise training.
+Replicas: 8 on a CPU (SB3's per-step overhead shared by 8 transitions; more gains little on one
+core), 200 on a GPU (a divisor of every mode's total, so runs end exactly there)."""
+
+MAX_N_ENVS = 4096
+GPU_BATCH_SIZE = 256
+"""Minibatch on a GPU unless set: a GPU computes 256 rows in the time of 32."""
 
 
 class TrainingConfig(_Model):
@@ -182,6 +193,11 @@ class TrainingConfig(_Model):
     results_dir: Path = Field(default=Path("results"), description="Folder of run folders.")
     max_hours: float | None = Field(default=None, gt=0, le=10_000, description="Wall-clock "
                                     "budget: checkpoint and stop cleanly when reached.")
+    n_envs: int | None = Field(
+        default=None, ge=1, le=MAX_N_ENVS, description="Environments stepped together "
+        "(replicas of the scenario in one batched simulator; the DQN settings keep their "
+        "per-transition meaning). Default: the mode's, 8 on a CPU (1 in sanity mode), 200 on "
+        "a GPU, lowered to a divisor of total_timesteps.")
 
     @model_validator(mode="before")
     @classmethod
@@ -221,6 +237,21 @@ class TrainingConfig(_Model):
             raise ValueError("use 1-100 letters, digits, '_', '-' or '.', starting with a "
                              "letter or digit")
         return name
+
+    def resolved(self, device: str) -> TrainingConfig:
+        """This config with its device-dependent defaults filled in for `device` ('cpu' or
+        'cuda'): n_envs, and on a GPU the larger minibatch unless batch_size was given."""
+        preset = MODE_PRESETS[self.mode]
+        update: dict[str, Any] = {}
+        if self.n_envs is None:
+            wanted = preset.gpu_n_envs if device == "cuda" else preset.n_envs
+            # The largest count up to the preset's that divides the total: runs end exactly.
+            update["n_envs"] = max(n for n in range(1, min(wanted, self.total_timesteps) + 1)
+                                   if self.total_timesteps % n == 0)
+        h = self.dqn_hyperparams
+        if device == "cuda" and "batch_size" not in h.model_fields_set:
+            update["dqn_hyperparams"] = h.model_copy(update={"batch_size": GPU_BATCH_SIZE})
+        return self.model_copy(update=update) if update else self
 
     @property
     def run_dir(self) -> Path:

@@ -59,6 +59,44 @@ def run_episodes(env_config: EnvConfig, controller: Controller, seeds: list[int]
     return results, timespace
 
 
+def run_policy_episodes(env_config: EnvConfig, model: Any, seeds: list[int],
+                        deterministic: bool = True, record_timespace: bool = False,
+                        max_replicas: int = 64) -> tuple[list[dict[str, float]], np.ndarray]:
+    """What `run_episodes` gives for `PolicyController(model)`, with the episodes stepped side
+    by side (up to `max_replicas` at once): one policy forward per step for all of them."""
+    from arz_tui.env.vec_env import TrafficVecEnv
+
+    results: list[dict[str, float]] = []
+    rows: list[np.ndarray] = []
+    for start in range(0, len(seeds), max_replicas):
+        chunk = seeds[start:start + max_replicas]
+        # No automatic reset: the episodes end together (one length) and stay at their end.
+        vec = TrafficVecEnv(env_config, n_envs=len(chunk), autoreset=False)
+        obs = vec.reset(seed=chunk)
+        rewards: list[list[float]] = []
+        done = np.zeros(len(chunk), dtype=bool)
+        infos: list[dict[str, Any]] = []
+        while not done.all():
+            actions, _ = model.predict(obs, deterministic=deterministic)
+            obs, _, done, infos = vec.step(actions)
+            # The rewards in double precision, as a lone env returns them (SB3's are float32).
+            rewards.append([env.reward_fn(info["metrics"])
+                            for env, info in zip(vec.envs, infos, strict=True)])
+            if record_timespace and start == 0:
+                rows.append(vec.envs[0].corridor_density())
+        totals = [info["episode_totals"] for info in infos]
+        # Every replica's episode has the same length: the rows are its steps.
+        per_step = np.array(rewards, dtype=np.float64)
+        for i, t in enumerate(totals):
+            entry = t.as_dict()
+            entry["mean_reward"] = float(np.mean(per_step[:, i]))
+            entry["episode_reward"] = float(np.sum(per_step[:, i]))
+            results.append(entry)
+        vec.close()
+    timespace = np.stack(rows) if rows else np.zeros((0, 0))
+    return results, timespace
+
+
 def mean_of(results: list[dict[str, float]]) -> dict[str, float]:
     """Per-key mean over episodes."""
     if not results:

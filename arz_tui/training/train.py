@@ -41,6 +41,10 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
                    help="cpu (default), cuda, or auto (cuda when available; kaggle default)")
     p.add_argument("--timesteps", type=positive_int, default=None,
                    help="total env steps (overrides the mode's)")
+    p.add_argument("--n-envs", type=positive_int, default=None,
+                   help="environments stepped together in one batched simulator (default: "
+                        "the mode's, 8 on CPU, 1 in sanity mode, 200 on a GPU); step counts "
+                        "and DQN settings stay per transition")
     p.add_argument("--name", type=nonempty, default=None,
                    help="experiment name (default SCENARIO_MODE); an existing one is never "
                         "overwritten: use --resume to continue it")
@@ -132,6 +136,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         env_config = EnvConfigBuilder.for_training(args.scenario or "lagos")
 
     overrides = {"total_timesteps": args.timesteps, "device": args.device, "seed": args.seed,
+                 "n_envs": args.n_envs,
                  "results_dir": args.results_dir, "max_hours": args.max_hours}
     training.update({k: v for k, v in overrides.items() if v is not None})
     if args.resume:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from arz_tui.env import EnvConfig, TrafficSignalEnv
+from arz_tui.env import EnvConfig
 from arz_tui.errors import ArzError
 from arz_tui.runstore import RunClaim, RunLayout, claim_existing, claim_new
 from arz_tui.runstore.atomic import (
@@ -36,10 +36,10 @@ from arz_tui.runstore.records import Summary
 from arz_tui.training.config import TrainingConfig
 from arz_tui.training.device import resolve_device
 from arz_tui.training.evaluation import (
-    PolicyController,
     eval_seeds,
     mean_of,
     run_episodes,
+    run_policy_episodes,
 )
 from arz_tui.training.events import (
     Event,
@@ -53,6 +53,9 @@ from arz_tui.training.sanity import SanityCheckError, SanityReport, run_sanity_c
 
 BASELINE = "fixed-time"
 """The baseline every evaluation is compared with."""
+
+EVAL_REPLICAS = 64
+"""Evaluation episodes stepped side by side (more run in turns)."""
 
 VERSIONED = ("arz-tui", "numpy", "numba", "torch", "stable-baselines3", "gymnasium", "pydantic")
 
@@ -122,8 +125,14 @@ class RLTrainer:
         Raises UserError for problems the user can fix (existing run, nothing to resume,
         incompatible resume, unavailable device) and SanityCheckError when a check fails; in
         both cases before any training and without touching an existing run's files."""
-        cfg = self.config
-        self.device = resolve_device(cfg.device)
+        self.device = resolve_device(self.config.device)
+        if self.config.resume_training and self.config.n_envs is None:
+            # A resume keeps the run's environment count unless one is given.
+            saved = self._saved_n_envs()
+            if saved is not None:
+                self.config = self.config.model_copy(update={"n_envs": saved})
+        self.config = cfg = self.config.resolved(self.device)
+        check_n_envs(self.env_config, cfg)
         # Claimed first (one atomic step with the name check), before anything slow.
         self._prepare_run_dir()
         # Until the checks pass nothing is written: a failed check leaves results/ as it was.
@@ -137,7 +146,7 @@ class RLTrainer:
                                     + (f" from step {start}" if self._resuming else ""),
                             experiment=cfg.experiment_name, mode=cfg.mode,
                             scenario=self.env_config.scenario, device=self.device,
-                            total_timesteps=cfg.total_timesteps,
+                            total_timesteps=cfg.total_timesteps, n_envs=cfg.n_envs,
                             resumed_from=start if self._resuming else None,
                             **process_info())
         for note in self._notes:
@@ -179,8 +188,8 @@ class RLTrainer:
 
         n = n_episodes or self.config.evaluation_strategy.n_eval_episodes
         seeds = eval_seeds(self.config.seed, n)
-        rl, rl_ts = run_episodes(self.env_config, PolicyController(
-            self.model, self.config.evaluation_strategy.deterministic), seeds, True)
+        rl, rl_ts = run_policy_episodes(self.env_config, self.model, seeds,
+                                        self.config.evaluation_strategy.deterministic, True)
         if self._baseline is not None and self._baseline[0] == seeds:
             # Fixed time is deterministic on these seeded episodes: reuse the reference run.
             _, base, base_ts = self._baseline
@@ -229,6 +238,15 @@ class RLTrainer:
         if self._claim.stale_pid:
             self._notes.append(f"took over from process {self._claim.stale_pid}, which had "
                                "died without releasing the run")
+
+    def _saved_n_envs(self) -> int | None:
+        """The n_envs of the run being resumed (1 for runs from before batching), None when
+        its config cannot be read (the resume reports that itself)."""
+        try:
+            saved = read_config(self.layout.root)
+        except Unreadable:
+            return None
+        return saved.training.n_envs or 1
 
     def _plan_resume(self) -> None:
         cfg = self.config
@@ -290,6 +308,13 @@ class RLTrainer:
                    if saved_env.get(k) != now_env.get(k)]
         changed += [f"dqn_hyperparams.{k}" for k in sorted(set(saved_dqn) | set(now_dqn))
                     if saved_dqn.get(k) != now_dqn.get(k)]
+        saved_n = saved.training.n_envs or 1
+        if saved_n != self.config.n_envs:
+            # The replay buffer holds one column per environment, and the rollouts, counters
+            # and seeds follow the count: a different one cannot continue this run exactly.
+            raise ResumeError(f"cannot resume {self.config.experiment_name} with n_envs "
+                              f"{self.config.n_envs}: it was trained with {saved_n}; resume with "
+                              f"--n-envs {saved_n}")
         if changed:
             raise ResumeError(f"cannot resume {self.config.experiment_name}: the config changed "
                               f"({', '.join(changed)}); resume with the saved settings "
@@ -329,9 +354,8 @@ class RLTrainer:
         })
 
     def _make_model(self, env: Any) -> Any:
-        from stable_baselines3 import DQN
-
         from arz_tui.runstore.models import load_buffer, load_model
+        from arz_tui.training.dqn import BatchedDQN, rollout_schedule
 
         cfg = self.config
         h = cfg.dqn_hyperparams
@@ -342,33 +366,40 @@ class RLTrainer:
             tb = str(self.layout.tensorboard)
         except ImportError:
             pass
+        train_freq, gradient_steps = rollout_schedule(h.train_freq, h.gradient_steps,
+                                                      env.num_envs)
         if self._resume_from is not None:
             # No entry of the zip is unpickled; the buffer is plain arrays (runstore.models).
-            model = load_model(self._resume_from.model, env, self.device,
-                               dqn=h.model_dump(mode="json"), root=self.layout.root,
-                               tensorboard_log=tb)
+            dqn = {**h.model_dump(mode="json"), "train_freq": train_freq,
+                   "gradient_steps": gradient_steps}
+            model = load_model(self._resume_from.model, env, self.device, dqn=dqn,
+                               root=self.layout.root, algorithm=BatchedDQN, tensorboard_log=tb)
             if self._resume_from.buffer is not None:
                 load_buffer(self._resume_from.buffer, model.replay_buffer, self.layout.root)
             # The env restarts: never continue from an observation of the killed process.
             model._last_obs = None
             return model
-        return DQN(
+        # Per-transition settings (see arz_tui.training.dqn); Adam's fused kernel: one call
+        # per step instead of one per parameter tensor.
+        return BatchedDQN(
             "MlpPolicy", env, learning_rate=h.learning_rate, buffer_size=h.buffer_size,
             learning_starts=h.learning_starts, batch_size=h.batch_size, tau=h.tau,
-            gamma=h.gamma, train_freq=h.train_freq, gradient_steps=h.gradient_steps,
+            gamma=h.gamma, train_freq=train_freq, gradient_steps=gradient_steps,
             target_update_interval=h.target_update_interval,
             exploration_fraction=h.exploration_fraction,
             exploration_initial_eps=h.exploration_initial_eps,
             exploration_final_eps=h.exploration_final_eps,
-            policy_kwargs={"net_arch": list(h.net_arch)}, seed=cfg.seed, device=self.device,
+            policy_kwargs={"net_arch": list(h.net_arch),
+                           "optimizer_kwargs": {"fused": True}},
+            seed=cfg.seed, device=self.device,
             tensorboard_log=tb, verbose=0)
 
     def _learn(self) -> None:
         import torch
         from stable_baselines3.common.callbacks import CallbackList
-        from stable_baselines3.common.monitor import Monitor
-        from stable_baselines3.common.vec_env import DummyVecEnv
+        from stable_baselines3.common.vec_env import VecMonitor
 
+        from arz_tui.env.vec_env import TrafficVecEnv
         from arz_tui.training.callbacks import (
             AtomicCheckpointCallback,
             ExactTotalCallback,
@@ -381,11 +412,13 @@ class RLTrainer:
         if self.device == "cpu":
             torch.set_num_threads(1)  # small MLPs: one thread is fastest on CPU
         seed = cfg.seed + (self._resume_from.steps if self._resume_from else 0)
-        env = DummyVecEnv([lambda: Monitor(TrafficSignalEnv(self.env_config))])
+        # N replicas in one batched simulator (N = 1 included: the same transitions as one
+        # TrafficSignalEnv); the evaluation episodes run side by side in one batch as well.
+        env = VecMonitor(TrafficVecEnv(self.env_config, n_envs=cfg.n_envs))
         env.seed(seed)
         n_eval = cfg.evaluation_strategy.n_eval_episodes
-        eval_env = DummyVecEnv([lambda: Monitor(TrafficSignalEnv(self.env_config))
-                                for _ in range(min(n_eval, 10))])
+        eval_env = VecMonitor(TrafficVecEnv(self.env_config,
+                                            n_envs=min(n_eval, EVAL_REPLICAS)))
         self._envs = [env, eval_env]
         self.model = self._make_model(env)
         self._baseline_reference()
@@ -487,6 +520,25 @@ class RLTrainer:
             self.events.publish(kind, steps, message=message, error=type(err).__name__)
         except Exception:  # logs may be gone; the exception itself still propagates
             pass
+
+
+def check_n_envs(env_config: EnvConfig, config: TrainingConfig) -> None:
+    """A replica count the run can honour: runs end exactly at total_timesteps (each batched
+    step adds n_envs transitions) and the replicas fit in memory."""
+    from arz_tui.env.vec_env import replicas_fit
+
+    n, total = int(config.n_envs or 1), config.total_timesteps
+    if total % n:
+        lower = total - total % n
+        options = f"{lower:,} or {lower + n:,}" if lower else f"{lower + n:,}"
+        raise ArzError(f"total_timesteps {total:,} is not a multiple of n_envs {n}: each "
+                       f"batched step adds {n} transitions; use --timesteps {options}, or an "
+                       f"--n-envs that divides {total:,}")
+    fits, need, have, most = replicas_fit(env_config, n)
+    if not fits:
+        raise ArzError(f"n_envs {n}: the replicas need about {need / 2**30:.1f} GiB and "
+                       f"{have / 2**30:.1f} GiB of memory is available; use --n-envs {most} "
+                       "or fewer")
 
 
 def train_model(env_config: EnvConfig, training_config: TrainingConfig,

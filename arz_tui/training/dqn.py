@@ -1,0 +1,94 @@
+"""DQN over N environments with the hyperparameters meaning what they say per transition.
+
+SB3 counts `num_timesteps` in transitions, but `train_freq` and `gradient_steps` per rollout of
+vec steps; `rollout_schedule` converts the per-transition settings. `BatchedDQN` subclasses
+SB3's DQN through its documented overrides (`train`, `predict`, `_on_step`):
+
+- `train`: the K gradient steps of a rollout draw their K minibatches in one
+  `replay_buffer.sample` (one host-to-device transfer; K independent uniform minibatches are
+  K * B uniform draws), compute the K TD targets in one forward of the target network (it does
+  not change within `train`: SB3 updates it in `_on_step`), and bring the losses back in one
+  transfer. Each gradient step is SB3's: Huber loss, gradient clipping, the optimizer step.
+- `predict`: epsilon-greedy per transition (SB3 flips one coin for all N environments).
+- `_on_step`: the target network is updated each time the transition count crosses a multiple
+  of `target_update_interval` (SB3 uses interval // n_envs vec steps, which drifts when n_envs
+  does not divide it).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch as th
+import torch.nn.functional as F
+from stable_baselines3 import DQN
+from stable_baselines3.common.utils import polyak_update
+
+
+def rollout_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> tuple[int, int]:
+    """(vec steps per rollout, gradient steps per rollout) for N environments that keep the
+    per-transition settings: `gradient_steps / train_freq` gradient steps per transition
+    (gradient_steps -1: one per transition), a rollout as short as that allows."""
+    if n_envs < 1 or train_freq < 1:
+        raise ValueError(f"need n_envs >= 1 and train_freq >= 1, got {n_envs}, {train_freq}")
+    if gradient_steps < 0:
+        return max(1, round(train_freq / n_envs)), -1
+    vec_steps = train_freq // math.gcd(train_freq, n_envs * gradient_steps)
+    return vec_steps, vec_steps * n_envs * gradient_steps // train_freq
+
+
+class BatchedDQN(DQN):
+    """SB3 DQN for many environments and accelerators (see the module doc)."""
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        if gradient_steps <= 0:
+            return
+        self.policy.set_training_mode(True)
+        self._update_learning_rate(self.policy.optimizer)
+        data = self.replay_buffer.sample(gradient_steps * batch_size,  # type: ignore[union-attr]
+                                         env=self._vec_normalize_env)
+        discounts = data.discounts if data.discounts is not None else self.gamma
+        with th.no_grad():
+            next_q = self.q_net_target(data.next_observations).max(dim=1).values.reshape(-1, 1)
+            targets = data.rewards + (1 - data.dones) * discounts * next_q
+        actions = data.actions.long()
+        losses = th.empty(gradient_steps, device=targets.device)
+        # The online network's: the target's never have gradients (SB3 passes both).
+        params = list(self.q_net.parameters())
+        for k in range(gradient_steps):
+            rows = slice(k * batch_size, (k + 1) * batch_size)
+            q = th.gather(self.q_net(data.observations[rows]), dim=1, index=actions[rows])
+            loss = F.smooth_l1_loss(q, targets[rows])
+            losses[k] = loss.detach()
+            self.policy.optimizer.zero_grad()
+            loss.backward()
+            th.nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
+            self.policy.optimizer.step()
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", float(losses.mean().item()))
+
+    def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
+                deterministic: bool = False) -> tuple[np.ndarray, Any]:
+        if deterministic or not self.policy.is_vectorized_observation(observation):
+            return super().predict(observation, state, episode_start, deterministic)
+        action, state = self.policy.predict(observation, state, episode_start, True)
+        # The action space's generator (SB3 seeds it with the model) draws coins and actions.
+        rng = self.action_space.np_random
+        explore = rng.random(len(action)) < self.exploration_rate
+        if explore.any():
+            action = np.array(action, copy=True)
+            n_actions = int(self.action_space.n)  # type: ignore[attr-defined]  # Discrete
+            action[explore] = rng.integers(n_actions, size=int(explore.sum()))
+        return action, state
+
+    def _on_step(self) -> None:
+        self._n_calls += 1
+        interval = self.target_update_interval
+        if self.num_timesteps // interval > (self.num_timesteps - self.n_envs) // interval:
+            polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), self.tau)
+            polyak_update(self.batch_norm_stats, self.batch_norm_stats_target, 1.0)
+        self.exploration_rate = self.exploration_schedule(self._current_progress_remaining)
+        self.logger.record("rollout/exploration_rate", self.exploration_rate)
