@@ -27,9 +27,15 @@ class BatchPrinter:
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
+        # Piped or redirected (a log file, a notebook): lines are not wrapped at rich's default
+        # 80 columns, and progress is a line per tenth of the run instead of a live bar.
+        self.live = self.console.is_terminal
+        if not self.live:
+            self.console.soft_wrap = True
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.baseline: dict[str, Any] = {}
+        self._next_line_at = 0
 
     def __call__(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.kind}", None)
@@ -70,6 +76,9 @@ class BatchPrinter:
 
     def _on_progress(self, e: Event) -> None:
         d = e.data
+        if not self.live:
+            self._progress_line(e)
+            return
         if self.progress is None:
             self._start_bar(int(d.get("total") or 0))
         reward = d.get("mean_episode_reward")
@@ -77,6 +86,20 @@ class BatchPrinter:
             self.task, completed=e.step, reward="-" if reward is None else f"{reward:.3f}",
             queue=f"{d.get('queue_veh', 0):.0f}", eps=f"{d.get('epsilon', 0):.2f}",
             fps=f"{d.get('fps', 0):,.0f}")
+
+    def _progress_line(self, e: Event) -> None:
+        d = e.data
+        total = int(d.get("total") or 0)
+        if e.step < self._next_line_at and e.step < total:
+            return
+        self._next_line_at = e.step + max(total // 10, 1)
+        reward = d.get("mean_episode_reward")
+        eta = d.get("eta_s")
+        self._line(f"  step {e.step:,}/{total:,}: reward "
+                   f"{'-' if reward is None else f'{reward:.3f}'} per episode, queue "
+                   f"{d.get('queue_veh', 0):.0f} veh, eps {d.get('epsilon', 0):.2f}, "
+                   f"{d.get('fps', 0):,.0f} steps/s, ETA "
+                   f"{'-' if eta is None else f'{int(eta) // 60}:{int(eta) % 60:02d}'}")
 
     def _on_checkpoint(self, e: Event) -> None:
         self._line(f"  checkpoint at step {e.step:,}: {e.data.get('model')}")

@@ -115,9 +115,12 @@ class ProgressCallback(_AlignedCallback):
 
     def _publish(self, now: float) -> None:
         steps = int(self.num_timesteps)
-        fps = (steps - self._n_last) / max(now - self._t_last, 1e-9)
         done = steps - self._n_start
         rate = done / max(now - self._t_start, 1e-9)
+        # The closing report often follows a periodic one at the same step: show the run's
+        # mean rate then, not 0 steps/s.
+        fps = ((steps - self._n_last) / max(now - self._t_last, 1e-9)
+               if steps > self._n_last else rate)
         info = (self.locals.get("infos") or [{}])[0]
         self.events.publish(
             ev.PROGRESS, steps, total=self.total, fps=fps,
