@@ -5,23 +5,55 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from textual.app import App
+from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.containers import Center, Middle
+from textual.events import Resize
+from textual.screen import ModalScreen
+from textual.widgets import Static
 
+from arz_tui.tui.commands import ArzCommands
 from arz_tui.tui.confirm import ConfirmScreen
+from arz_tui.tui.help import HelpScreen
 from arz_tui.tui.launch import LaunchScreen, StartTraining
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.run_view import RunScreen
+
+MIN_WIDTH, MIN_HEIGHT = 80, 24
+
+
+class TooSmallScreen(ModalScreen[None]):
+    """Covers the app while the terminal is below 80x24; leaves when it is large enough."""
+
+    DEFAULT_CSS = """
+    TooSmallScreen { background: $background; }
+    TooSmallScreen Static { width: auto; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with Middle(), Center():
+            yield Static(id="too-small")
+
+    def on_mount(self) -> None:
+        self.show(*self.app.size)
+
+    def show(self, width: int, height: int) -> None:
+        self.query_one("#too-small", Static).update(
+            f"terminal too small: {width}x{height}\nneeds at least {MIN_WIDTH}x{MIN_HEIGHT}"
+            "\n(training goes on)")
 
 
 class ArzApp(App):
     """`arz-tui`: train DQN traffic-signal controllers and browse past runs."""
 
     TITLE = "arz-tui"
+    COMMANDS = App.COMMANDS | {ArzCommands}
     BINDINGS = [
-        Binding("f2", "launch", "New run"),
-        Binding("f3", "results", "Results"),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1,question_mark", "help", "Help", key_display="f1",
+                tooltip="Every key of every screen"),
+        Binding("f2", "launch", "New run", tooltip="Open the launch form"),
+        Binding("f3", "results", "Results", tooltip="Browse past runs"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, tooltip="Quit (asks while training)"),
     ]
 
     def __init__(self, results_dir: Path | str = "results") -> None:
@@ -30,6 +62,21 @@ class ArzApp(App):
 
     def on_mount(self) -> None:
         self.push_screen(LaunchScreen(self.results_dir))
+        self._check_size(*self.size)
+
+    # ------------------------------------------------------------------ size
+    def on_resize(self, event: Resize) -> None:
+        self._check_size(event.size.width, event.size.height)
+
+    def _check_size(self, width: int, height: int) -> None:
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        notice = next((s for s in self.screen_stack if isinstance(s, TooSmallScreen)), None)
+        if small and notice is None:
+            self.push_screen(TooSmallScreen())
+        elif small and notice is not None:
+            notice.show(width, height)
+        elif not small and notice is not None and self.screen is notice:
+            self.pop_screen()
 
     # ------------------------------------------------------------------ navigation
     def _active_run(self) -> RunScreen | None:
@@ -37,6 +84,24 @@ class ArzApp(App):
             if isinstance(screen, RunScreen) and screen.training:
                 return screen
         return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer offers only what works on this screen now."""
+        if isinstance(self.screen, TooSmallScreen) and action != "quit":
+            return False
+        if action == "launch":
+            return not isinstance(self.screen, LaunchScreen) and self._active_run() is None
+        if action == "results":
+            from arz_tui.tui.browser import ResultsScreen
+
+            return not isinstance(self.screen, ResultsScreen)
+        if action == "help":
+            return not isinstance(self.screen, HelpScreen)
+        return True
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
     def action_launch(self) -> None:
         if isinstance(self.screen, LaunchScreen):
