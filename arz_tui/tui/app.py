@@ -59,14 +59,21 @@ class ArzApp(App):
     def __init__(self, results_dir: Path | str = "results") -> None:
         super().__init__()
         self.results_dir = Path(results_dir)
+        self._sized = False
 
     def on_mount(self) -> None:
         self.push_screen(LaunchScreen(self.results_dir))
+        # After the form is on the stack (push_screen completes later), so the notice covers it.
+        self.call_after_refresh(self._size_ready)
+
+    def _size_ready(self) -> None:
+        self._sized = True
         self._check_size(*self.size)
 
     # ------------------------------------------------------------------ size
     def on_resize(self, event: Resize) -> None:
-        self._check_size(event.size.width, event.size.height)
+        if self._sized:
+            self._check_size(event.size.width, event.size.height)
 
     def _check_size(self, width: int, height: int) -> None:
         small = width < MIN_WIDTH or height < MIN_HEIGHT

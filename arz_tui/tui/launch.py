@@ -326,7 +326,9 @@ class LaunchScreen(Screen):
 
     def on_radio_set_changed(self, event: RadioSet.Changed) -> None:
         if event.radio_set.id == "mode":
-            self._follow_mode_device()
+            # Not from inside this handler: the mode's RadioSet posted this message while
+            # preventing RadioButton.Changed, which would keep the device set from noticing.
+            self.set_timer(0.01, self._follow_mode_device)
             self._suggest_name()
         elif event.radio_set.id == "device" and str(event.pressed.label) != \
                 self._device_default:
