@@ -361,8 +361,7 @@ class LaunchScreen(Screen):
         """(batch arguments, or None when invalid, and the effective-config text)."""
         problems: list[str] = []
         preset = MODE_PRESETS[self.mode]
-        self._note("mode-note", {"sanity": "100 steps: checks the whole pipeline in seconds; "
-                                 "run it first",
+        self._note("mode-note", {"sanity": "100 steps: checks the whole pipeline; run it first",
                                  "quick": "5,000 steps: enough to see learning on riemann",
                                  "production": "100,000 steps",
                                  "kaggle": "200,000 steps, device auto, 8.5 h budget"}[self.mode])
@@ -389,7 +388,7 @@ class LaunchScreen(Screen):
         if name_problem:
             problems.append(name_problem)
         self._note("name-note", name_problem or ("resumes this run" if resume.value
-                                                 else f"new run in {run}"),
+                                                 else "a new run"),
                    "bad" if name_problem else "")
 
         # Steps: empty means the mode's; 0 is explained rather than taken as "the mode's".
@@ -457,7 +456,7 @@ class LaunchScreen(Screen):
                 problems.append(jobs_problem)
         cores = os.cpu_count() or 1
         self._note("jobs-note", jobs_problem or (
-            f"runs at the same time ({cores} cores here)" if group else "with several seeds"),
+            f"runs at the same time ({cores} cores here)" if group else ""),
             "bad" if jobs_problem else "")
 
         config_text = self._text("#config")
