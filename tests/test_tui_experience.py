@@ -432,3 +432,33 @@ async def test_time_space_side_by_side_with_axes(size: tuple[int, int]) -> None:
         assert lines[-1].split()[0] == "0" and "J" in lines[-1] and "1.6 km" in lines[-1]
         scale = run.query_one("#ts-scale").render_line(0).text
         assert "veh/km/lane" in scale and "occupancy 0" in scale
+
+
+# ---------------------------------------------------------------------- item 10: seed groups
+@pytest.mark.slow
+async def test_a_seed_group_from_the_form(tmp_path: Path) -> None:
+    """Seeds 0-1 in the form train a seed group (real child processes); its dashboard shows
+    the sweep's lines in the Log tab and the aggregate lands in the group folder."""
+    app = ArzApp(tmp_path / "results")
+    async with app.run_test(size=LARGE) as pilot:
+        form = await _form(pilot)
+        form.query_one("#scenario", Select).value = "riemann"
+        await pilot.pause()  # the name follows the scenario until typed in
+        form.query_one("#timesteps", Input).value = "30"
+        form.query_one("#seed", Input).value = "0-1"
+        form.query_one("#jobs", Input).value = "2"
+        form.query_one("#name", Input).value = "grp"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        assert run.query_one("#tabs", TabbedContent).active == "log"
+        await _wait(pilot, lambda: run.exit_code is not None, 300)
+        await pilot.pause(0.3)
+        assert run.exit_code == 0, run.error
+        log = "\n".join(run.state.log)
+        assert "seed 0: done" in log and "seed 1: done" in log, log
+        assert f"aggregate in {tmp_path / 'results' / 'grp' / 'aggregate.json'}" in log, log
+        assert (tmp_path / "results" / "grp" / "aggregate.json").is_file(), log
+        assert (tmp_path / "results" / "grp_s1" / "training_config.json").is_file()

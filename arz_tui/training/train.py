@@ -233,6 +233,7 @@ def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     if group.exists() and not (group / GROUP_FILE).exists():
         raise UserError(f"{group} exists and is not a seed group; choose another --name")
     console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal  # piped (the TUI, a log): whole lines
     console.print(f"[bold]{name}[/]: {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
                   f"{args.jobs} at a time, {training_config.mode} mode on "
                   f"{env_config.scenario}")

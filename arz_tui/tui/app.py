@@ -130,6 +130,12 @@ class ArzApp(App):
         self.push_screen(ResultsScreen(self.results_dir))
 
     def on_start_training(self, message: StartTraining) -> None:
+        if "--seeds" in message.args:
+            from arz_tui.tui.sweep_process import SweepProcess
+
+            self.push_screen(RunScreen(message.args, message.experiment, message.results_dir,
+                                       SweepProcess, initial_tab="log"))
+            return
         self.push_screen(RunScreen(message.args, message.experiment, message.results_dir))
 
     def on_resume_requested(self, message: ResumeRequested) -> None:

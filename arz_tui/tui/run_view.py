@@ -148,8 +148,10 @@ class RunScreen(Screen):
     """
 
     def __init__(self, args: list[str], experiment: str, results_dir: Path,
-                 process_factory: type[TrainingProcess] = TrainingProcess) -> None:
+                 process_factory: type[TrainingProcess] = TrainingProcess,
+                 initial_tab: str = "curves") -> None:
         super().__init__()
+        self.initial_tab = initial_tab
         self.args = args
         self.experiment = experiment
         self.results_dir = Path(results_dir)
@@ -178,7 +180,7 @@ class RunScreen(Screen):
                 yield Static(id="checkpoint")
                 yield Static("Evaluations", classes="section")
                 yield DataTable(id="evals", cursor_type="none", zebra_stripes=True)
-            with TabbedContent(id="tabs", initial="curves"):
+            with TabbedContent(id="tabs", initial=self.initial_tab):
                 with TabPane("1 Curves", id="curves"), Vertical(id="curves-grid"):
                     yield SeriesPlot("episode reward", id="plot-reward")
                     yield SeriesPlot("queue (veh)", id="plot-queue")
