@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -42,6 +43,22 @@ def positive_float(text: str) -> float:
     if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError(f"{text} must be a positive number")
     return value
+
+
+def path(text: str) -> Path:
+    """An argparse type: a non-empty path ('' would silently mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty; give a path")
+    if "\x00" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} contains a NUL byte")
+    return Path(text)
+
+
+def nonempty(text: str) -> str:
+    """An argparse type: a string that is not empty or blank."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty")
+    return text
 
 
 def port(text: str) -> int:

@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help=COMMANDS["serve"], description=COMMANDS["serve"])
     serve.add_argument("--host", default="127.0.0.1", help="address (default 127.0.0.1)")
     serve.add_argument("--port", type=port, default=8000, help="port (default 8000)")
+    serve.add_argument("--token", default=None, help="secret a browser must present "
+                       "(?token=...); required, and generated if not given, off loopback")
     serve.add_argument("--results-dir", type=Path, default=None, dest="serve_results_dir",
                        help="folder of run folders (default ./results)")
     return p
@@ -109,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ns = _parser().parse_args(args)
     if ns.command == "serve":
+        from arz_tui.errors import exit_on_user_error
         from arz_tui.tui.serve import serve
 
-        return serve(ns.host, ns.port, ns.serve_results_dir or ns.results_dir)
+        return exit_on_user_error("arz-tui serve", lambda: serve(
+            ns.host, ns.port, ns.serve_results_dir or ns.results_dir, ns.token))
     from arz_tui.tui.app import run_app
 
     return run_app(ns.results_dir)

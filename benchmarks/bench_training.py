@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_env import NoOpEnv
 
 from arz_tui.env import TrafficSignalEnv
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.events import read_events
 from arz_tui.training.config import production_config
-from arz_tui.training.results import read_events
 
 CLI = [sys.executable, "-m", "arz_tui.training.train"]
 
@@ -38,10 +39,9 @@ def timed_run(args: list[str], env: dict[str, str] | None = None) -> float:
 def loop_rate(run_dir: Path) -> float:
     """Steps/s between the first and last progress events of a finished run: the training
     loop with its checkpoints and evaluations, without start-up and the final evaluation."""
-    progress = [e for e in read_events(run_dir / "logs" / "metrics.jsonl")
-                if e["kind"] == "progress"]
+    progress = [e for e in read_events(RunLayout(run_dir).metrics) if e.kind == "progress"]
     first, last = progress[0], progress[-1]
-    return (last["step"] - first["step"]) / (last["time"] - first["time"])
+    return (last.step - first.step) / (last.time - first.time)
 
 
 def production_rate(results: Path, name: str, scenario: str, steps: int) -> tuple[float, dict]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from arz_tui.training.results import RunLayout
+from arz_tui.runstore import RunLayout
 from arz_tui.training.sweep import mean_ci, parse_seeds
 from arz_tui.training.train import _member_args
 from arz_tui.training.train import main as batch_main

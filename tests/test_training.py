@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import signal
 import subprocess
 import sys
@@ -16,10 +15,13 @@ import pytest
 import yaml
 
 from arz_tui.env import EnvConfig
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.checkpoints import list_checkpoints
+from arz_tui.runstore.events import read_events, status_from_events
+from arz_tui.runstore.files import read_npz
 from arz_tui.training import (
     MODE_PRESETS,
     RLTrainer,
-    RunLayout,
     SanityCheckConfig,
     SanityCheckError,
     TrainingConfig,
@@ -31,7 +33,6 @@ from arz_tui.training import (
     sanity_check_config,
 )
 from arz_tui.training.env_builder import EnvConfigBuilder, RLConfigBuilder
-from arz_tui.training.results import list_checkpoints, read_events, run_status
 from arz_tui.training.train import main as batch_main
 from sim.scenario import load_scenario
 
@@ -40,7 +41,7 @@ CLI = [sys.executable, "-m", "arz_tui.training.train"]
 
 
 def _events(run: Path) -> list[dict]:
-    return read_events(RunLayout(run).metrics)
+    return [e.model_dump(mode="json") for e in read_events(RunLayout(run).metrics)]
 
 
 # ---------------------------------------------------------------------- configs and modes
@@ -164,10 +165,12 @@ def test_sanity_run_produces_the_full_layout(tmp_path: Path) -> None:
                  lay.metrics, lay.evaluations, lay.summary, lay.config):
         assert path.is_file(), path
     models = sorted(p.name for p in lay.latest.glob("dqn_checkpoint_*_steps.zip"))
-    buffers = sorted(p.name for p in lay.latest.glob("replay_buffer_*_steps.pkl"))
+    buffers = sorted(p.name for p in lay.latest.glob("replay_buffer_*_steps.npz"))
     # Checkpoints fall on rollout boundaries (train_freq 4): the first at or after step 50.
     assert models == ["dqn_checkpoint_100_steps.zip", "dqn_checkpoint_52_steps.zip"]
-    assert buffers == ["replay_buffer_100_steps.pkl", "replay_buffer_52_steps.pkl"]
+    assert buffers == ["replay_buffer_100_steps.npz", "replay_buffer_52_steps.npz"]
+    assert sorted(p.name for p in lay.latest.glob("checkpoint_*.json")) == [
+        "checkpoint_100.json", "checkpoint_52.json"]  # the manifests
     assert not list(lay.root.rglob("*.tmp"))
     # training_config.json round-trips into TrainingConfig and EnvConfig.
     saved = json.loads(lay.config.read_text())
@@ -183,7 +186,7 @@ def test_sanity_run_produces_the_full_layout(tmp_path: Path) -> None:
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     assert kinds.count("sanity_result") == 6
     assert {"checkpoint", "eval", "baseline"} <= set(kinds)
-    assert run_status(_events(lay.root)) == "finished"
+    assert status_from_events(read_events(lay.metrics)) == "finished"
     with np.load(lay.evaluations) as data:
         assert list(data["timesteps"]) == [50, 100]
     # The same command again must not overwrite anything.
@@ -239,7 +242,8 @@ def test_sigkill_then_resume_continues_steps_epsilon_and_buffer(tmp_path: Path) 
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    assert run_status(_events(lay.root)) == "interrupted"  # killed: no live process
+    # killed: no live process
+    assert status_from_events(read_events(lay.metrics)) == "interrupted"
     saved = list_checkpoints(lay)[-1]
     assert 1000 <= saved.steps < 3000
 
@@ -262,9 +266,9 @@ def test_sigkill_then_resume_continues_steps_epsilon_and_buffer(tmp_path: Path) 
     model = DQN.load(lay.final_model, device="cpu")
     assert model.num_timesteps == 3000  # exactly total_timesteps
     assert model.exploration_rate == pytest.approx(_epsilon(3000), abs=1e-9)
-    with open(lay.final_buffer, "rb") as fh:
-        buffer = pickle.load(fh)
-    assert buffer.size() == 3000  # the old transitions plus the remaining ones
+    buffer = read_npz(lay.final_buffer)
+    # the old transitions plus the remaining ones
+    assert int(buffer["pos"]) == 3000 and len(buffer["observations"]) == 3000
     kept = sorted(int(p.name.split("_")[2]) for p in lay.latest.glob("dqn_checkpoint_*.zip"))
     assert len(kept) <= 2 and kept[-1] == 3000
 
@@ -287,7 +291,7 @@ def test_resume_errors_are_one_line(tmp_path: Path, capsys) -> None:
     code = batch_main(["--mode", "sanity", "--scenario", "riemann", "--name", "r1",
                        "--results-dir", str(results), "--resume"])
     err = capsys.readouterr().err
-    assert code == 2 and "already trained" in err and "--timesteps" in err
+    assert code == 2 and "has finished" in err and "--timesteps" in err
     # Extending a finished run works from its saved config.
     code = batch_main(["--config", str(results / "r1" / "training_config.json"), "--resume",
                        "--timesteps", "150", "--results-dir", str(results)])

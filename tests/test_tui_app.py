@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from arz_tui.training.results import RunLayout, list_checkpoints
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.tui.app import ArzApp
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.launch import LaunchScreen
@@ -105,7 +106,8 @@ async def test_sanity_run_from_the_form_to_the_results_browser(tmp_path: Path) -
         assert "6 passed" in str(run.query_one("#progress-text").render())
         assert all(p.points > 0 for p in run.query(SeriesPlot))
         checkpoint = str(run.query_one("#checkpoint").render())
-        assert "checkpoint: step 52" in checkpoint and "best model" in checkpoint
+        # The last checkpoint is at the end (a kill before the final model resumes to it).
+        assert "checkpoint: step 60" in checkpoint and "best model" in checkpoint
         assert run.query_one("#ts-rl", Heatmap).data is not None
         assert run.query_one("#ts-fixed", Heatmap).data is not None
         assert run.query_one("#evals").row_count >= 2  # baseline and evaluations

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from arz_tui.errors import UserError
-from arz_tui.training.results import RunLayout
-from arz_tui.training.runs import read_json
-from arz_tui.training.sweep import GROUP_FILE, eval_curve, mean_ci
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.files import Unreadable
+from arz_tui.runstore.reader import is_group, read_config, read_group
+from arz_tui.training.sweep import eval_curve, mean_ci
 
 BASELINES = ("fixed-time", "webster", "actuated", "max-pressure", "sotl")
 DEMAND_LEVELS = ("light", "moderate", "heavy", "saturated")
@@ -25,6 +26,8 @@ class PolicyGroup:
     label: str
     runs: list[Path]
     env: dict[str, Any] = field(default_factory=dict)
+    dqn: dict[Path, dict[str, Any]] = field(default_factory=dict)
+    """Each run's saved DQN settings (what its model zip is rebuilt with)."""
 
     def model(self, run: Path, which: str) -> Path:
         lay = RunLayout(run)
@@ -38,11 +41,19 @@ class PolicyGroup:
 
 
 def _run_env(run: Path) -> dict[str, Any]:
-    saved = read_json(RunLayout(run).config)
-    if saved is None or not isinstance(saved.get("env"), dict):
-        raise UserError(f"{run} is not a readable run (training_config.json missing or "
-                        "corrupt); give a run or group folder")
-    return saved["env"]
+    try:
+        saved = read_config(run, run.parent)
+    except Unreadable as err:
+        raise UserError(f"{run.name} is not a readable run ({err.reason}); give a run or "
+                        "group folder") from None
+    return saved.env.model_dump(mode="json")
+
+
+def _run_dqn(run: Path) -> dict[str, Any]:
+    try:
+        return dict(read_config(run, run.parent).training.dqn_hyperparams)
+    except Unreadable:
+        return {}
 
 
 def resolve(items: list[str], results_dir: Path) -> list[PolicyGroup]:
@@ -58,9 +69,11 @@ def resolve(items: list[str], results_dir: Path) -> list[PolicyGroup]:
         if not path.is_dir():
             raise UserError(f"{item!r} is neither a run nor a group in {results_dir}; "
                             "list them with arz-tui (results browser) or ls")
-        marker = read_json(path / GROUP_FILE)
-        if marker is not None:
-            members = [path.parent / str(m) for m in marker.get("members", [])]
+        if is_group(path):
+            marker = read_group(path, path.parent)
+            if marker is None:
+                raise UserError(f"group {item!r}: its group.json is unreadable")
+            members = [path.parent / m for m in marker.members if "/" not in m]
             members = [m for m in members if RunLayout(m).config.is_file()]
             if not members:
                 raise UserError(f"group {item!r} has no finished member runs")
@@ -89,10 +102,9 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
                  model: str = "best", progress: Any = None) -> dict[str, Any]:
     """Per demand level, per controller: episode metrics' mean and 95 % interval. RL groups
     pool the episodes of all their runs; every controller sees the same seeded episodes."""
-    from stable_baselines3 import DQN
-
     from arz_tui.baselines import make_controller, run_episode
     from arz_tui.env import EnvConfig, TrafficSignalEnv
+    from arz_tui.runstore.models import load_model
     from arz_tui.training.evaluation import PolicyController
 
     env_fields = {k: v for k, v in groups[0].env.items()
@@ -100,7 +112,9 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
     env_fields["random_demand_level"] = False
     env = TrafficSignalEnv(EnvConfig.build(**env_fields))
     seeds = [seed + i for i in range(episodes)]
-    policies = {g.label: [DQN.load(g.model(r, model), device="cpu") for r in g.runs]
+    # Loaded without unpickling anything from the zips (see arz_tui.runstore.models).
+    policies = {g.label: [load_model(g.model(r, model), env, "cpu", dqn=_run_dqn(r),
+                                     root=r.parent) for r in g.runs]
                 for g in groups}
     out: dict[str, Any] = {"levels": {}, "seeds": seeds, "scenario": env.config.scenario}
     for level in levels:

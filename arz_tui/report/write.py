@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from arz_tui.training.results import write_json_atomic, write_text_atomic
+from arz_tui.runstore.atomic import write_json_atomic, write_text_atomic
 
 COLUMNS = (
     ("mean_delay_s", "mean delay (s/veh)", "{:.1f}"),

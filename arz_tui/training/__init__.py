@@ -16,7 +16,6 @@ _EXPORTS = {
     "quick_config": "config", "sanity_check_config": "config",
     "EnvConfigBuilder": "env_builder", "RLConfigBuilder": "env_builder",
     "Event": "events", "EventBus": "events",
-    "RunLayout": "results",
     "CheckResult": "sanity", "SanityCheckError": "sanity", "SanityReport": "sanity",
     "run_sanity_checks": "sanity",
     "RLTrainer": "trainer", "train_model": "trainer",

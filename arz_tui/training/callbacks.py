@@ -8,9 +8,7 @@ is published on the run's EventBus.
 from __future__ import annotations
 
 import collections
-import io
 import os
-import pickle
 import threading
 import time
 from typing import Any
@@ -19,16 +17,20 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback, CheckpointCallback, EvalCallback
 from stable_baselines3.common.vec_env import VecEnv
 
-from arz_tui.training import events as ev
+from arz_tui.runstore import BackgroundWriter, EventKind, RunLayout
+from arz_tui.runstore.atomic import save_npy_atomic, write_bytes_atomic, write_json_atomic
+from arz_tui.runstore.checkpoints import (
+    EMPTY_HISTORY,
+    best_reward,
+    checkpoint_files,
+    read_evaluations,
+    rotate,
+    write_manifest,
+)
+from arz_tui.runstore.models import buffer_bytes, model_bytes
+from arz_tui.runstore.records import BestRecord
 from arz_tui.training.evaluation import mean_of
 from arz_tui.training.events import EventBus
-from arz_tui.training.results import (
-    BackgroundWriter,
-    RunLayout,
-    rotate_checkpoints,
-    save_npy_atomic,
-    write_bytes_atomic,
-)
 
 
 class _AlignedCallback(BaseCallback):
@@ -36,12 +38,6 @@ class _AlignedCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self.n_calls = int(self.model.num_timesteps)
-
-
-def model_bytes(model: Any) -> bytes:
-    buf = io.BytesIO()
-    model.save(buf)
-    return buf.getvalue()
 
 
 class ExactTotalCallback(BaseCallback):
@@ -104,7 +100,7 @@ class ProgressCallback(_AlignedCallback):
             totals = info.get("episode_totals")
             self._episodes.append(float(episode.get("r", np.nan)))
             self.events.publish(
-                ev.EPISODE, self.num_timesteps, reward=float(episode.get("r", np.nan)),
+                EventKind.EPISODE, self.num_timesteps, reward=float(episode.get("r", np.nan)),
                 length=int(episode.get("l", 0)),
                 totals=totals.as_dict() if totals is not None else {})
         if self.n_calls & 31 == 0:
@@ -123,7 +119,7 @@ class ProgressCallback(_AlignedCallback):
                if steps > self._n_last else rate)
         info = (self.locals.get("infos") or [{}])[0]
         self.events.publish(
-            ev.PROGRESS, steps, total=self.total, fps=fps,
+            EventKind.PROGRESS, steps, total=self.total, fps=fps,
             epsilon=float(getattr(self.model, "exploration_rate", 0.0)),
             queue_veh=float(info.get("queue_veh", 0.0)),
             mean_episode_reward=float(np.mean(self._episodes)) if self._episodes else None,
@@ -189,19 +185,18 @@ class AtomicCheckpointCallback(CheckpointCallback):
                 self._publish_written()
             return
         self.last_saved_step = steps
-        files = []
-        buffer_path = None
+        buffer = None
         if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
-            buffer_path = self.layout.checkpoint_buffer(steps)
-            files.append((buffer_path, pickle.dumps(self.model.replay_buffer,
-                                                    protocol=pickle.HIGHEST_PROTOCOL)))
-        model_path = self.layout.checkpoint_model(steps)
-        files.append((model_path, model_bytes(self.model)))  # last: marks it complete
-        record = {"model": str(model_path), "buffer": str(buffer_path) if buffer_path else None,
+            buffer = buffer_bytes(self.model.replay_buffer)
+        files = checkpoint_files(self.layout, steps, model_bytes(self.model), buffer)
+        record = {"model": str(self.layout.checkpoint_model(steps)),
+                  "buffer": str(self.layout.checkpoint_buffer(steps)) if buffer else None,
                   "steps": steps, "bytes": sum(len(b) for _, b in files)}
 
         def done() -> None:
-            rotate_checkpoints(self.layout, self.max_checkpoints)
+            # The manifest last: a checkpoint is complete exactly when it exists and matches.
+            write_manifest(self.layout.checkpoint_manifest(steps), steps, files)
+            rotate(self.layout, self.max_checkpoints)
             record["time"] = time.time()
             self._written.append(record)
 
@@ -215,11 +210,13 @@ class AtomicCheckpointCallback(CheckpointCallback):
             record = self._written.popleft()
             kept = sorted(p.name for p in self.layout.latest.iterdir()) \
                 if self.layout.latest.is_dir() else []
-            self.events.publish(ev.CHECKPOINT, record["steps"], files=kept, **record)
+            self.events.publish(EventKind.CHECKPOINT, record["steps"], files=kept, **record)
 
     def _on_training_end(self) -> None:
         # After the last update the state is consistent again, unless a stop cut a step.
-        if not self.halted and self.model.num_timesteps >= self.next_save:
+        # Always a checkpoint at the end: a run killed before its final model is written
+        # then resumes straight to the final save and evaluation.
+        if not self.halted:
             self.save_checkpoint()
         self.writer.flush()
         self._publish_written()
@@ -242,25 +239,23 @@ class PhysicalEvalCallback(EvalCallback):
         self.events = events
         self.eval_seed = eval_seed
         # SB3 writes its npz here; we rename it over evaluations.npz (atomic).
-        self.log_path = str(layout.eval / ".evaluations.partial")
+        self.log_path = str(layout.evaluations_partial)
         self._totals: list[dict[str, float]] = []
         self._timespace: list[np.ndarray] = []
         self._recording = False
         self._restore_history()
 
     def _restore_history(self) -> None:
-        path = self.layout.evaluations
-        if not path.is_file():
-            return
-        try:
-            with np.load(path) as data:
-                self.evaluations_timesteps = [int(t) for t in data["timesteps"]]
-                self.evaluations_results = [list(map(float, r)) for r in data["results"]]
-                self.evaluations_length = [list(map(int, r)) for r in data["ep_lengths"]]
-        except (OSError, KeyError, ValueError):
-            return
-        if self.evaluations_results:
-            self.best_mean_reward = max(float(np.mean(r)) for r in self.evaluations_results)
+        """Continue the history of a resumed run (already cut back to its checkpoint); the
+        best to beat is the reward of the best model actually on disk."""
+        history = read_evaluations(self.layout)
+        if history is not EMPTY_HISTORY:
+            self.evaluations_timesteps = history.timesteps
+            self.evaluations_results = history.results
+            self.evaluations_length = history.ep_lengths
+        best = best_reward(self.layout)
+        if best is not None:
+            self.best_mean_reward = best
 
     def _on_training_start(self) -> None:
         self.n_calls = int(self.model.num_timesteps)
@@ -291,15 +286,17 @@ class PhysicalEvalCallback(EvalCallback):
             os.replace(partial, self.layout.evaluations)
         step = int(self.num_timesteps)
         means = mean_of(self._totals)
-        self.events.publish(ev.EVAL, step, mean_reward=self.last_mean_reward,
+        self.events.publish(EventKind.EVAL, step, mean_reward=self.last_mean_reward,
                             n_episodes=self.n_eval_episodes, **means)
         if self._timespace:
             save_npy_atomic(self.layout.timespace("rl"), np.stack(self._timespace))
-            self.events.publish(ev.TIMESPACE, step, controller="rl",
+            self.events.publish(EventKind.TIMESPACE, step, controller="rl",
                                 path=str(self.layout.timespace("rl")))
         if self.best_mean_reward > best_before:
             write_bytes_atomic(self.layout.best_model, model_bytes(self.model))
-            self.events.publish(ev.BEST_MODEL, step, mean_reward=self.best_mean_reward,
+            write_json_atomic(self.layout.best_record,
+                              BestRecord(step=step, mean_reward=float(self.best_mean_reward)))
+            self.events.publish(EventKind.BEST_MODEL, step, mean_reward=self.best_mean_reward,
                                 path=str(self.layout.best_model))
         return keep_going
 

@@ -12,19 +12,33 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from arz_tui.errors import ArzError
 from sim.scenario import validation_message
 
 Mode = Literal["sanity", "quick", "production", "kaggle"]
 Device = Literal["cpu", "cuda", "auto"]
+MAX_HIDDEN_WEIGHTS = 20_000_000
+"""Weights between hidden layers (the Q-network and its target: ~160 MB of float32)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
-class TrainingConfigError(ValueError):
+class TrainingConfigError(ArzError, ValueError):
     """A bad training configuration; the message is one line naming the field."""
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data: Any) -> Any:
+        """`true` is not a number: pydantic would take it as 1 (a 1-step run)."""
+        if isinstance(data, dict):
+            for name, info in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and info.annotation not in (bool, bool | None):
+                    raise ValueError(f"{name}: {str(value).lower()} is not a number")
+        return data
 
 
 class DQNHyperparameters(_Model):
@@ -48,14 +62,18 @@ class DQNHyperparameters(_Model):
                                         "training over which epsilon decays.")
     exploration_initial_eps: float = Field(default=1.0, ge=0, le=1, description="Initial epsilon.")
     exploration_final_eps: float = Field(default=0.05, ge=0, le=1, description="Final epsilon.")
-    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1,
-                                description="Hidden layer sizes of the Q-network.")
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8,
+                                description="Hidden layer sizes of the Q-network (1-8 layers).")
 
     @field_validator("net_arch")
     @classmethod
     def _positive_layers(cls, layers: list[int]) -> list[int]:
         if any(n < 1 or n > 4096 for n in layers):
             raise ValueError("every layer size must be between 1 and 4096")
+        weights = sum(a * b for a, b in zip(layers, layers[1:], strict=False))
+        if weights > MAX_HIDDEN_WEIGHTS:
+            raise ValueError(f"{weights:,} weights between hidden layers, at most "
+                             f"{MAX_HIDDEN_WEIGHTS:,}: use fewer or smaller layers")
         return layers
 
     @model_validator(mode="after")
@@ -198,7 +216,7 @@ class TrainingConfig(_Model):
     @field_validator("experiment_name")
     @classmethod
     def _safe_name(cls, name: str) -> str:
-        if not NAME_PATTERN.match(name) or name in {".", ".."}:
+        if not NAME_PATTERN.fullmatch(name) or name in {".", ".."}:
             raise ValueError("use 1-100 letters, digits, '_', '-' or '.', starting with a "
                              "letter or digit")
         return name

@@ -1,82 +1,27 @@
 """Progress as a stream of events: the TUI and the batch printer are two listeners on it, and
-every event is also appended to logs/metrics.jsonl (which a TUI in another terminal tails)."""
+every event is also appended to logs/metrics.jsonl (which a TUI in another terminal tails).
+
+The event format itself (kinds, payload models, JSONL writing and reading) belongs to
+`arz_tui.runstore.events`; this module publishes and describes.
+"""
 
 from __future__ import annotations
 
-import json
-import math
-import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-# Event kinds.
-RUN_STARTED = "run_started"
-SANITY_RESULT = "sanity_result"
-SANITY_REPORT = "sanity_report"
-PROGRESS = "progress"
-EPISODE = "episode"
-CHECKPOINT = "checkpoint"
-EVAL = "eval"
-BASELINE = "baseline"
-BEST_MODEL = "best_model"
-TIMESPACE = "timespace"
-LOG = "log"
-RUN_FINISHED = "run_finished"
-RUN_INTERRUPTED = "run_interrupted"
-RUN_FAILED = "run_failed"
+from arz_tui.runstore.events import (
+    Event,
+    EventKind,
+    JsonlWriter,
+    LineAppender,
+    process_info,
+)
 
-
-@dataclass(frozen=True)
-class Event:
-    """One thing that happened during a run, at env step `step`."""
-
-    kind: str
-    step: int = 0
-    data: dict[str, Any] = field(default_factory=dict)
-    time: float = field(default_factory=time.time)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), default=_plain, allow_nan=False)
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> Event:
-        return cls(kind=str(raw.get("kind", "")), step=int(raw.get("step", 0) or 0),
-                   data=dict(raw.get("data") or {}), time=float(raw.get("time", 0.0) or 0.0))
-
-
-def _plain(obj: Any) -> Any:
-    if hasattr(obj, "item"):
-        return _finite(obj.item())
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    return str(obj)
-
-
-def _finite(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
-
-
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    """Events carry JSON-safe values only (NaN/inf become None)."""
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            out[key] = _clean(value)
-        elif isinstance(value, float):
-            out[key] = _finite(value)
-        elif hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
-            out[key] = _finite(value.item())
-        else:
-            out[key] = value
-    return out
-
+__all__ = ["Event", "EventBus", "EventKind", "JsonlWriter", "Listener", "TextLogWriter",
+           "describe", "process_info"]
 
 Listener = Callable[[Event], None]
 
@@ -95,8 +40,8 @@ class EventBus:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
-    def publish(self, kind: str, step: int = 0, **data: Any) -> Event:
-        event = Event(kind=kind, step=int(step), data=_clean(data))
+    def publish(self, kind: EventKind, step: int = 0, **data: Any) -> Event:
+        event = Event.now(kind, step, **data)
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -106,32 +51,7 @@ class EventBus:
         return event
 
 
-class _AppendFile:
-    """A listener owning a file opened for appending, flushed after every line."""
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh: TextIO | None = open(path, "a", encoding="utf-8")
-
-    def _write(self, line: str) -> None:
-        if self._fh is not None:
-            self._fh.write(line + "\n")
-            self._fh.flush()
-
-    def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-
-
-class JsonlWriter(_AppendFile):
-    """Appends each event as one JSON line, so other processes can tail the run."""
-
-    def __call__(self, event: Event) -> None:
-        self._write(event.to_json())
-
-
-class TextLogWriter(_AppendFile):
+class TextLogWriter(LineAppender):
     """Human-readable lines in logs/training.log (progress is thinned to one line in ten)."""
 
     def __init__(self, path: Path) -> None:
@@ -139,38 +59,38 @@ class TextLogWriter(_AppendFile):
         self._progress = 0
 
     def __call__(self, event: Event) -> None:
-        if event.kind == PROGRESS:
+        if event.kind == EventKind.PROGRESS:
             self._progress += 1
             if self._progress % 10:
                 return
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.time))
-        self._write(f"{stamp} step={event.step} {event.kind} {describe(event)}")
+        self.write_line(f"{stamp} step={event.step} {event.kind} {describe(event)}")
+
+
+def _f(value: Any, spec: str) -> str:
+    return format(value, spec) if isinstance(value, int | float) else "-"
 
 
 def describe(event: Event) -> str:
     """A short human description of an event (log lines, batch output)."""
     d = event.data
     k = event.kind
-    if k == SANITY_RESULT:
+    if k == EventKind.SANITY_RESULT:
         verdict = "PASS" if d.get("passed") else "FAIL"
         return f"{verdict} {d.get('name')}: {d.get('measured')} (expected {d.get('expected')})"
-    if k == PROGRESS:
-        return (f"fps={d.get('fps', 0):.0f} eps={d.get('epsilon', 0):.3f} "
-                f"queue={d.get('queue_veh', 0):.1f}")
-    if k == EPISODE:
-        return f"reward={d.get('reward', 0):.3f} length={d.get('length')}"
-    if k == CHECKPOINT:
+    if k == EventKind.PROGRESS:
+        return (f"fps={_f(d.get('fps'), '.0f')} eps={_f(d.get('epsilon'), '.3f')} "
+                f"queue={_f(d.get('queue_veh'), '.1f')}")
+    if k == EventKind.EPISODE:
+        return f"reward={_f(d.get('reward'), '.3f')} length={d.get('length')}"
+    if k == EventKind.CHECKPOINT:
         return f"saved {d.get('model')}"
-    if k == EVAL:
-        return (f"mean_reward={d.get('mean_reward', 0):.3f} "
-                f"mean_queue={d.get('mean_queue_veh', 0):.1f}")
-    if k == BEST_MODEL:
-        return f"new best {d.get('mean_reward', 0):.3f}"
-    if k in (RUN_STARTED, RUN_FINISHED, RUN_INTERRUPTED, RUN_FAILED, LOG, SANITY_REPORT):
+    if k == EventKind.EVAL:
+        return (f"mean_reward={_f(d.get('mean_reward'), '.3f')} "
+                f"mean_queue={_f(d.get('mean_queue_veh'), '.1f')}")
+    if k == EventKind.BEST_MODEL:
+        return f"new best {_f(d.get('mean_reward'), '.3f')}"
+    if k in (EventKind.RUN_STARTED, EventKind.RUN_FINISHED, EventKind.RUN_INTERRUPTED,
+             EventKind.RUN_FAILED, EventKind.LOG, EventKind.SANITY_REPORT):
         return str(d.get("message", ""))
     return ""
-
-
-def process_info() -> dict[str, Any]:
-    """Who is running: lets a browser tell a live run from a killed one."""
-    return {"pid": os.getpid(), "host": os.uname().nodename}

@@ -6,14 +6,14 @@ logs/metrics.jsonl. Either way the views read plain lists and dicts from here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from arz_tui.training import events as ev
-from arz_tui.training.events import Event
-
-TERMINAL = {ev.RUN_FINISHED: "finished", ev.RUN_INTERRUPTED: "interrupted",
-            ev.RUN_FAILED: "failed"}
+from arz_tui.runstore.events import TERMINAL, Event, EventKind
+from arz_tui.runstore.reader import load_events
+from arz_tui.training.events import describe
 
 
 @dataclass
@@ -24,12 +24,12 @@ class Series:
     y: list[float] = field(default_factory=list)
 
     def add(self, x: float, y: float | None) -> None:
-        """Append a point; values that are missing or not numbers are skipped."""
-        if y is None:
+        """Append a point; values that are missing, not numbers or not finite are skipped
+        (x and y always stay the same length)."""
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (x, y)):
             return
-        try:
-            fx, fy = float(x), float(y)
-        except (TypeError, ValueError):
+        fx, fy = float(x), float(y)
+        if not (math.isfinite(fx) and math.isfinite(fy)):
             return
         self.x.append(fx)
         self.y.append(fy)
@@ -89,14 +89,15 @@ class RunState:
     """Bumped by every event: views redraw only when it changed."""
 
     def apply(self, event: Event | dict[str, Any]) -> None:
+        """Fold in one event (a dict is parsed first; ValueError if it is not an event)."""
         e = event if isinstance(event, Event) else Event.from_dict(event)
         d = e.data
         self.version += 1
         self.updated = e.time
         if e.step:
-            self.step = max(self.step, e.step) if e.kind != ev.RUN_STARTED else e.step
+            self.step = max(self.step, e.step) if e.kind != EventKind.RUN_STARTED else e.step
         kind = e.kind
-        if kind == ev.RUN_STARTED:
+        if kind == EventKind.RUN_STARTED:
             self.experiment = d.get("experiment", self.experiment)
             self.scenario = d.get("scenario", self.scenario)
             self.mode = d.get("mode", self.mode)
@@ -104,11 +105,14 @@ class RunState:
             self.total = int(d.get("total_timesteps") or self.total)
             self.status = "running"
             self.started = e.time if self.started is None else self.started
-        elif kind == ev.SANITY_RESULT:
+            resumed = d.get("resumed_from")
+            if isinstance(resumed, int):
+                self._cut(resumed)
+        elif kind == EventKind.SANITY_RESULT:
             self.sanity.append(dict(d))
-        elif kind == ev.SANITY_REPORT:
+        elif kind == EventKind.SANITY_REPORT:
             self.sanity_passed = bool(d.get("passed"))
-        elif kind == ev.PROGRESS:
+        elif kind == EventKind.PROGRESS:
             self.total = int(d.get("total") or self.total)
             self.fps = d.get("fps")
             self.eta_s = d.get("eta_s")
@@ -116,32 +120,45 @@ class RunState:
             self.queue.add(e.step, d.get("queue_veh"))
             self.epsilon_curve.add(e.step, d.get("epsilon"))
             self.fps_curve.add(e.step, d.get("fps"))
-        elif kind == ev.EPISODE:
+        elif kind == EventKind.EPISODE:
             self.episode_reward.add(e.step, d.get("reward"))
             self.episode_queue.add(e.step, (d.get("totals") or {}).get("mean_queue_veh"))
-        elif kind == ev.BASELINE:
+        elif kind == EventKind.BASELINE:
             self.baseline = dict(d)
-        elif kind == ev.EVAL:
+        elif kind == EventKind.EVAL:
             self.evals.append({"step": e.step, **d})
             self.eval_reward.add(e.step, d.get("mean_reward"))
             self.eval_queue.add(e.step, d.get("mean_queue_veh"))
-        elif kind == ev.BEST_MODEL:
+        elif kind == EventKind.BEST_MODEL:
             self.best = {"step": e.step, **d}
-        elif kind == ev.CHECKPOINT:
+        elif kind == EventKind.CHECKPOINT:
             self.checkpoints.append({"step": e.step, **d})
-        elif kind == ev.TIMESPACE:
+        elif kind == EventKind.TIMESPACE:
             self.timespace[str(d.get("controller"))] = str(d.get("path"))
         elif kind in TERMINAL:
-            self.status = TERMINAL[kind]
+            self.status = TERMINAL[kind].value
             # Authoritative: a stop ends at its checkpoint's step, even if a last progress
             # event counted the half-done step that the stop discarded.
             self.step = e.step
             self.message = str(d.get("message", ""))
-            if kind == ev.RUN_FINISHED:
+            if kind == EventKind.RUN_FINISHED:
                 self.final = {"rl": d.get("rl", {}), "fixed_time": d.get("fixed_time", {})}
-        text = ev.describe(e)
-        if kind != ev.PROGRESS and text:
+        text = describe(e)
+        if kind != EventKind.PROGRESS and text:
             self.log.append(f"[{e.step:>7}] {kind}: {text}")
+
+    def _cut(self, step: int) -> None:
+        """A resume continues from the checkpoint of `step`: what the killed process did
+        after it is not part of the run any more."""
+        for series in (self.episode_reward, self.episode_queue, self.queue,
+                       self.epsilon_curve, self.fps_curve, self.eval_reward, self.eval_queue):
+            keep = [i for i, x in enumerate(series.x) if x <= step]
+            series.x[:] = [series.x[i] for i in keep]
+            series.y[:] = [series.y[i] for i in keep]
+        self.evals = [e for e in self.evals if e.get("step", 0) <= step]
+        self.checkpoints = [c for c in self.checkpoints if c.get("step", 0) <= step]
+        if self.best.get("step", 0) > step:
+            self.best = {}
 
     @property
     def last_checkpoint(self) -> dict[str, Any] | None:
@@ -150,3 +167,15 @@ class RunState:
     @property
     def fraction(self) -> float:
         return min(self.step / self.total, 1.0) if self.total else 0.0
+
+
+def load_state(path: Path, root: Path | None = None) -> RunState:
+    """A run's RunState rebuilt from its logs/metrics.jsonl (events that do not fit the
+    state are skipped)."""
+    state = RunState()
+    for event in load_events(path, root):
+        try:
+            state.apply(event)
+        except (TypeError, ValueError):
+            continue
+    return state

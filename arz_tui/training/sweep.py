@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from arz_tui.training.results import write_json_atomic
-from arz_tui.training.runs import read_json
-
-GROUP_FILE = "group.json"
-"""Marks a folder of results as a seed group; lists its member runs."""
+from arz_tui.runstore.atomic import write_json_atomic
+from arz_tui.runstore.checkpoints import read_evaluations
+from arz_tui.runstore.layout import GroupLayout, RunLayout, member_name
+from arz_tui.runstore.reader import read_summary
+from arz_tui.runstore.records import Aggregate, GroupMarker, GroupStatus
 
 # Two-sided 95 % Student t quantiles by degrees of freedom (df >= 30: normal).
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
@@ -52,28 +52,55 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float]:
     return float(x.mean()), float(t95(x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
 
 
+MAX_SEEDS = 200
+"""More seeds than this in one sweep is a typo (0-100000), not an experiment."""
+
+
 def parse_seeds(text: str) -> list[int]:
-    """'0,1,2' or '0-4' (or a mix) as a sorted list of distinct seeds."""
-    seeds: set[int] = set()
+    """'0,1,2' or '0-4' (or a mix) as a sorted list of at least two distinct seeds."""
+    seeds: list[int] = []
     for part in text.split(","):
         part = part.strip()
         if not part:
             continue
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            a, b = int(lo), int(hi)
-            if a > b:
-                raise ValueError(f"seed range {part!r} runs backwards")
-            seeds.update(range(a, b + 1))
-        else:
-            seeds.add(int(part))
+        try:
+            if "-" in part[1:]:
+                lo, hi = part.split("-", 1)
+                a, b = int(lo), int(hi)
+                if a > b:
+                    raise ValueError(f"seed range {part!r} runs backwards")
+                if b - a + 1 > MAX_SEEDS:
+                    raise ValueError(f"seed range {part!r} has {b - a + 1} seeds; at most "
+                                     f"{MAX_SEEDS}")
+                seeds.extend(range(a, b + 1))
+            else:
+                seeds.append(int(part))
+        except ValueError as err:
+            if "seed" in str(err):
+                raise
+            raise ValueError(f"{part!r} is not a seed or a range like 0-4") from None
     if not seeds or min(seeds) < 0:
         raise ValueError("give seeds >= 0, e.g. 0,1,2 or 0-4")
+    twice = sorted({s for s in seeds if seeds.count(s) > 1})
+    if twice:
+        raise ValueError(f"seed {twice[0]} is given twice; each seed once")
+    if len(seeds) < 2:
+        raise ValueError("an interval over seeds needs at least two; for one run use --seed")
+    if len(seeds) > MAX_SEEDS:
+        raise ValueError(f"{len(seeds)} seeds; at most {MAX_SEEDS}")
     return sorted(seeds)
 
 
-def member_name(name: str, seed: int) -> str:
-    return f"{name}_s{seed}"
+def _die_with_parent() -> None:
+    """In the child, before exec: the kernel sends it SIGTERM when the sweep's process dies,
+    however it dies (Linux prctl PR_SET_PDEATHSIG); elsewhere a no-op."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 @dataclass
@@ -99,9 +126,10 @@ def run_seeds(base_args: list[str], name: str, seeds: list[int], jobs: int,
         for _, proc in active.values():
             proc.send_signal(signal.SIGINT)
 
-    previous = None
+    previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGINT, on_sigint)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, on_sigint)
     try:
         while pending or active:
             while pending and len(active) < jobs and not stopping.is_set():
@@ -109,7 +137,8 @@ def run_seeds(base_args: list[str], name: str, seeds: list[int], jobs: int,
                 cmd = [sys.executable, "-m", "arz_tui.training.train", *base_args,
                        "--seed", str(run.seed), "--name", run.name]
                 proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                        text=True, start_new_session=True)
+                                        text=True, start_new_session=True,
+                                        preexec_fn=_die_with_parent)
                 active[run.seed] = (run, proc)
             if stopping.is_set():
                 pending.clear()
@@ -125,8 +154,8 @@ def run_seeds(base_args: list[str], name: str, seeds: list[int], jobs: int,
                         on_done(run)
             time.sleep(0.1)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return runs
 
 
@@ -135,42 +164,50 @@ def eval_curve(runs: Sequence[Path]) -> list[dict[str, float]]:
     mean, 95 % interval and number of runs at each step; unreadable files are skipped."""
     by_step: dict[int, list[float]] = {}
     for run in runs:
-        try:
-            with np.load(run / "eval" / "evaluations.npz") as data:
-                for step, rewards in zip(data["timesteps"], data["results"], strict=False):
-                    by_step.setdefault(int(step), []).append(float(np.mean(rewards)))
-        except (OSError, KeyError, ValueError):
-            continue
+        history = read_evaluations(RunLayout(run))
+        for step, rewards in zip(history.timesteps, history.results, strict=False):
+            by_step.setdefault(step, []).append(float(np.mean(rewards)))
     return [{"step": step, "mean": mean_ci(v)[0], "ci95": mean_ci(v)[1], "n": len(v)}
             for step, v in sorted(by_step.items())]
+
+
+def write_marker(results_dir: Path, name: str, seeds: list[int], status: GroupStatus,
+                 pid: int | None = None) -> None:
+    """group.json: the group, its members, and whether its parent still runs."""
+    group = GroupLayout(results_dir, name)
+    group.root.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(group.marker, GroupMarker(
+        name=name, seeds=seeds, members=[member_name(name, s) for s in seeds], status=status,
+        pid=pid))
 
 
 def aggregate(results_dir: Path, name: str, seeds: list[int]) -> dict[str, Any]:
     """Mean and 95 % interval over seeds of the final evaluation (RL and fixed time) and of
     the evaluation learning curve; written to results/{name}/aggregate.json with the group
-    marker. Seeds without a finished summary are listed as missing."""
-    group = results_dir / name
+    marker (complete when every seed finished, else incomplete). Seeds without a finished
+    summary are listed as missing."""
+    group = GroupLayout(results_dir, name)
     members = [member_name(name, s) for s in seeds]
     summaries: dict[str, dict[str, Any]] = {}
     for member in members:
-        summary = read_json(results_dir / member / "eval" / "summary.json")
+        summary = read_summary(results_dir / member, results_dir)
         if summary is not None:
-            summaries[member] = summary
+            summaries[member] = summary.model_dump(mode="json")
     metrics: dict[str, dict[str, dict[str, float]]] = {}
     for controller in ("rl", "fixed_time"):
         keys = sorted({k for s in summaries.values() for k in s.get(controller, {})})
         metrics[controller] = {}
         for key in keys:
             values = [s[controller][key] for s in summaries.values()
-                      if key in s.get(controller, {})]
+                      if s.get(controller, {}).get(key) is not None]
             m, h = mean_ci(values)
             metrics[controller][key] = {"mean": m, "ci95": h, "n": len(values)}
     curve = eval_curve([results_dir / m for m in members])
-    result = {"name": name, "seeds": seeds, "members": members,
-              "finished": sorted(summaries), "missing": [m for m in members
-                                                         if m not in summaries],
-              "metrics": metrics, "eval_curve": curve}
-    group.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(group / GROUP_FILE, {"name": name, "seeds": seeds, "members": members})
-    write_json_atomic(group / "aggregate.json", result)
+    missing = [m for m in members if m not in summaries]
+    result = Aggregate(name=name, seeds=seeds, members=members, finished=sorted(summaries),
+                       missing=missing, metrics=metrics, eval_curve=curve,
+                       complete=not missing).model_dump(mode="json")
+    write_marker(results_dir, name, seeds,
+                 GroupStatus.INCOMPLETE if missing else GroupStatus.COMPLETE)
+    write_json_atomic(group.aggregate, result)
     return result

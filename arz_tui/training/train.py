@@ -8,15 +8,22 @@ results folder overwritten), 130 stopped by Ctrl-C after saving a checkpoint.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from arz_tui.argparsing import Parser, non_negative_int, positive_float, positive_int
-from arz_tui.errors import UserError
+from arz_tui.argparsing import (
+    Parser,
+    non_negative_int,
+    nonempty,
+    path,
+    positive_float,
+    positive_int,
+)
+from arz_tui.errors import UserError, exit_on_user_error
 
 MODES = ("sanity", "quick", "production", "kaggle")
 DEVICES = ("cpu", "cuda", "auto")
@@ -27,14 +34,14 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default=None,
                    help="preset (default production): sanity 100 steps, quick 5,000, "
                         "production 100,000, kaggle 200,000")
-    p.add_argument("--scenario", default=None,
+    p.add_argument("--scenario", type=nonempty, default=None,
                    help="built-in scenario (simple, lagos, riemann) or a scenario file "
                         "(default lagos)")
     p.add_argument("--device", choices=DEVICES, default=None,
                    help="cpu (default), cuda, or auto (cuda when available; kaggle default)")
     p.add_argument("--timesteps", type=positive_int, default=None,
                    help="total env steps (overrides the mode's)")
-    p.add_argument("--name", default=None,
+    p.add_argument("--name", type=nonempty, default=None,
                    help="experiment name (default SCENARIO_MODE); an existing one is never "
                         "overwritten: use --resume to continue it")
     p.add_argument("--seed", type=non_negative_int, default=None, help="seed (default 0)")
@@ -42,7 +49,7 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
                    help="continue the newest complete checkpoint of --name")
     p.add_argument("--no-sanity-checks", action="store_true",
                    help="skip the pre-training checks (not recommended)")
-    p.add_argument("--results-dir", type=Path, default=None,
+    p.add_argument("--results-dir", type=path, default=None,
                    help="folder of run folders (default ./results)")
     p.add_argument("--max-hours", type=positive_float, default=None,
                    help="wall-clock budget: checkpoint and exit 0 when reached "
@@ -59,7 +66,7 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
     p.add_argument("--events-stdout", action="store_true",
                    help="print the event stream as JSON lines on stdout instead of the progress "
                         "display (the TUI runs training this way)")
-    p.add_argument("--config", type=Path, default=None,
+    p.add_argument("--config", type=path, default=None,
                    help="a saved training_config.json, or a JSON/YAML TrainingConfig; flags "
                         "override it")
     return p
@@ -86,13 +93,22 @@ def _load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None
     """(training fields, env fields or None) from --config."""
     import yaml
 
+    from arz_tui.runstore.files import Unreadable, parse_json, read_bytes
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise UserError(f"--config {path}: cannot be read ({err.strerror or err}); give an "
+        raw = read_bytes(path, cap=4 * 2**20)
+        text = raw.decode("utf-8")
+    except Unreadable as err:
+        raise UserError(f"--config {err.path}: cannot be read ({err.reason}); give an "
                         "existing training_config.json or TrainingConfig file") from None
+    except UnicodeDecodeError:
+        raise UserError(f"--config {path}: not UTF-8 text; give a JSON or YAML file") from None
     try:
-        data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        data = parse_json(text, path) if path.suffix == ".json" else yaml.safe_load(text)
+    except Unreadable as err:
+        raise UserError(f"--config {path}: {err.reason}") from None
+    except RecursionError:
+        raise UserError(f"--config {path}: nested too deeply; flatten it") from None
     except (ValueError, yaml.YAMLError) as err:
         first = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"--config {path}: not valid JSON/YAML ({first})") from None
@@ -162,13 +178,15 @@ def run(args: argparse.Namespace) -> int:
     trainer = RLTrainer(env_config, training_config, [listener])
 
     def on_sigint(signum: int, frame: Any) -> None:
-        # First Ctrl-C: stop cleanly with a checkpoint; a second one interrupts at once.
+        # First Ctrl-C (or SIGTERM, e.g. from a dying --seeds parent): stop cleanly with a
+        # checkpoint; a second Ctrl-C interrupts at once.
         trainer.request_stop()
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
     previous = None
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, on_sigint)
+        signal.signal(signal.SIGTERM, on_sigint)
     try:
         trainer.train()
     except SanityCheckError as err:
@@ -217,10 +235,11 @@ def _member_args(argv: list[str]) -> list[str]:
 
 def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     """--seeds: one process per seed, then the aggregate."""
-    from rich.console import Console
-    from rich.table import Table
 
-    from arz_tui.training.sweep import GROUP_FILE, aggregate, parse_seeds, run_seeds
+    from arz_tui.runstore import RunLayout, claim_existing, claim_new
+    from arz_tui.runstore.reader import is_group
+    from arz_tui.runstore.records import GroupStatus
+    from arz_tui.training.sweep import parse_seeds, write_marker
 
     try:
         seeds = parse_seeds(args.seeds)
@@ -229,9 +248,30 @@ def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
     env_config, training_config = configs_from_args(args)  # validates the flags once
     name = training_config.experiment_name
     results = training_config.results_dir
+    group = RunLayout(results / name)
+    if group.root.exists() and not is_group(group.root):
+        raise UserError(f"{group.root} exists and is not a seed group; choose another --name")
+    # The group folder is held for the sweep's life: a second sweep of the name fails now.
+    claim = claim_existing(group) if group.root.exists() else claim_new(group)
+    claim.record_pid()
+    try:
+        write_marker(results, name, seeds, GroupStatus.RUNNING, os.getpid())
+        return _sweep(args, argv, seeds, env_config, training_config)
+    finally:
+        claim.release()
+
+
+def _sweep(args: argparse.Namespace, argv: list[str], seeds: list[int], env_config: Any,
+           training_config: Any) -> int:
+    """Run the seeds, then aggregate what finished (also after a Ctrl-C or SIGTERM)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from arz_tui.training.sweep import aggregate, run_seeds
+
+    name = training_config.experiment_name
+    results = training_config.results_dir
     group = results / name
-    if group.exists() and not (group / GROUP_FILE).exists():
-        raise UserError(f"{group} exists and is not a seed group; choose another --name")
     console = Console(highlight=False)
     console.soft_wrap = not console.is_terminal  # piped (the TUI, a log): whole lines
     console.print(f"[bold]{name}[/]: {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
@@ -252,7 +292,8 @@ def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
         cells = []
         for controller in ("rl", "fixed_time"):
             m = result["metrics"].get(controller, {}).get(key)
-            cells.append("-" if m is None else f"{m['mean']:.1f} ± {m['ci95']:.1f}")
+            cells.append("-" if m is None or m["mean"] is None
+                         else f"{m['mean']:.1f} ± {m['ci95'] or 0:.1f}")
         table.add_row(key, *cells)
     console.print(table)
     console.print(f"aggregate in {group / 'aggregate.json'}")
@@ -263,19 +304,11 @@ def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None, prog: str = "arz-tui --batch") -> int:
-    from arz_tui.env import EnvConfigError
-    from arz_tui.training.config import TrainingConfigError
-    from sim.scenario import ScenarioError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser(prog).parse_args(argv)
-    try:
-        if args.seeds is not None:
-            return run_sweep(args, argv)
-        return run(args)
-    except (UserError, EnvConfigError, TrainingConfigError, ScenarioError) as err:
-        print(f"{prog}: error: {err}", file=sys.stderr)
-        return 2
+    if args.seeds is not None:
+        return exit_on_user_error(prog, lambda: run_sweep(args, argv))
+    return exit_on_user_error(prog, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -14,8 +14,25 @@ from typing import Any
 import numpy as np
 
 from arz_tui.env import EnvConfig, TrafficSignalEnv
-from arz_tui.errors import UserError
-from arz_tui.training import events as ev
+from arz_tui.errors import ArzError
+from arz_tui.runstore import RunClaim, RunLayout, claim_existing, claim_new
+from arz_tui.runstore.atomic import (
+    BackgroundWriter,
+    save_npy_atomic,
+    write_bytes_atomic,
+    write_json_atomic,
+)
+from arz_tui.runstore.checkpoints import (
+    Checkpoint,
+    candidates,
+    choose,
+    cut_timeline,
+    write_manifest,
+)
+from arz_tui.runstore.events import EventKind, RunStatus, read_events, status_from_events
+from arz_tui.runstore.files import Unreadable
+from arz_tui.runstore.reader import read_config
+from arz_tui.runstore.records import Summary
 from arz_tui.training.config import TrainingConfig
 from arz_tui.training.device import resolve_device
 from arz_tui.training.evaluation import (
@@ -24,15 +41,13 @@ from arz_tui.training.evaluation import (
     mean_of,
     run_episodes,
 )
-from arz_tui.training.events import EventBus, JsonlWriter, Listener, TextLogWriter, process_info
-from arz_tui.training.results import (
-    BackgroundWriter,
-    Checkpoint,
-    RunLayout,
-    list_checkpoints,
-    save_npy_atomic,
-    write_bytes_atomic,
-    write_json_atomic,
+from arz_tui.training.events import (
+    Event,
+    EventBus,
+    JsonlWriter,
+    Listener,
+    TextLogWriter,
+    process_info,
 )
 from arz_tui.training.sanity import SanityCheckError, SanityReport, run_sanity_checks
 
@@ -42,7 +57,7 @@ BASELINE = "fixed-time"
 VERSIONED = ("arz-tui", "numpy", "numba", "torch", "stable-baselines3", "gymnasium", "pydantic")
 
 
-class ResumeError(UserError):
+class ResumeError(ArzError):
     """Nothing to resume, or a resume that would silently change the experiment."""
 
 
@@ -91,6 +106,9 @@ class RLTrainer:
         self._envs: list[Any] = []
         self._checkpoint_cb: Any = None
         self._resume_from: Checkpoint | None = None
+        self._resuming = False
+        self._notes: list[str] = []
+        self._claim: RunClaim | None = None
         self._baseline: tuple[list[int], list[dict[str, float]], np.ndarray] | None = None
 
     # ------------------------------------------------------------------ public API
@@ -106,25 +124,31 @@ class RLTrainer:
         both cases before any training and without touching an existing run's files."""
         cfg = self.config
         self.device = resolve_device(cfg.device)
+        # Claimed first (one atomic step with the name check), before anything slow.
         self._prepare_run_dir()
         # Until the checks pass nothing is written: a failed check leaves results/ as it was.
-        early: list[ev.Event] = []
+        early: list[Event] = []
         self.events.subscribe(early.append)
         self.status = "running"
         start = self._resume_from.steps if self._resume_from else 0
-        self.events.publish(ev.RUN_STARTED, max(start, 0),
-                            message=f"{'resuming' if self._resume_from else 'starting'} "
-                                    f"{cfg.experiment_name}",
+        self.events.publish(EventKind.RUN_STARTED, start,
+                            message=f"{'resuming' if self._resuming else 'starting'} "
+                                    f"{cfg.experiment_name}"
+                                    + (f" from step {start}" if self._resuming else ""),
                             experiment=cfg.experiment_name, mode=cfg.mode,
                             scenario=self.env_config.scenario, device=self.device,
                             total_timesteps=cfg.total_timesteps,
-                            resumed_from=self._resume_from.steps if self._resume_from else None,
+                            resumed_from=start if self._resuming else None,
                             **process_info())
+        for note in self._notes:
+            self.events.publish(EventKind.LOG, start, message=note)
         try:
             if cfg.sanity_check_config.enabled:
                 self._sanity()
         except BaseException:
             self.status = "failed"
+            if self._claim is not None:
+                self._claim.abandon()
             raise
         finally:
             self.events.unsubscribe(early.append)
@@ -135,7 +159,11 @@ class RLTrainer:
             for writer in self._writers:
                 writer(event)
         try:
-            self._write_config()
+            if self._resuming:
+                for note in cut_timeline(self.layout, start):
+                    self.events.publish(EventKind.LOG, start, message=note)
+            if not self._resuming or not self.layout.config.is_file():
+                self._write_config()
             self._learn()
         except BaseException as err:
             self._fail(err)
@@ -174,39 +202,88 @@ class RLTrainer:
             self.events.unsubscribe(writer)
             writer.close()
         self._writers = []
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     # ------------------------------------------------------------------ steps of train()
     def _prepare_run_dir(self) -> None:
+        """Claim the run folder (new, or existing with --resume) and decide where training
+        continues from; reads only, so a failure leaves the folder as it was."""
         cfg = self.config
         layout = self.layout
-        exists = layout.root.exists() and any(layout.root.iterdir())
-        if cfg.resume_training:
-            if not exists:
-                raise ResumeError(f"nothing to resume: {layout.root} does not exist; start "
-                                  "without --resume")
+        if not cfg.resume_training:
+            self._claim = claim_new(layout)
+            return
+        if not layout.root.is_dir():
+            raise ResumeError(f"nothing to resume: {layout.root} does not exist; start "
+                              "without --resume")
+        self._claim = claim_existing(layout)
+        try:
+            self._plan_resume()
+        except BaseException:
+            self._claim.release()
+            self._claim = None
+            raise
+        self._claim.record_pid()
+        if self._claim.stale_pid:
+            self._notes.append(f"took over from process {self._claim.stale_pid}, which had "
+                               "died without releasing the run")
+
+    def _plan_resume(self) -> None:
+        cfg = self.config
+        layout = self.layout
+        self._resuming = True
+        anything = bool(candidates(layout)) or layout.final_model.is_file()
+        if layout.config.exists() or anything:
             self._check_compatible()
-            self._resume_from = self._find_checkpoint()
-            if self._resume_from.steps >= cfg.total_timesteps:
-                raise ResumeError(
-                    f"{cfg.experiment_name} is already trained to step "
-                    f"{self._resume_from.steps} >= total_timesteps {cfg.total_timesteps}; "
-                    "raise --timesteps to train further")
-        elif exists:
-            raise UserError(f"experiment {cfg.experiment_name!r} already exists in "
-                            f"{cfg.results_dir}; pass --resume to continue it or --name to "
-                            "start another (nothing was overwritten)")
+        need_buffer = cfg.checkpoint_strategy.save_replay_buffer
+        if cfg.checkpoint_path is not None:
+            self._resume_from = self._named_checkpoint(Path(cfg.checkpoint_path), need_buffer)
+        else:
+            found, skipped = choose(layout, need_buffer)
+            self._notes.extend(skipped)
+            self._resume_from = found
+            if found is None and anything:
+                self._notes.append("no intact checkpoint: training again from step 0")
+        steps = self._resume_from.steps if self._resume_from else 0
+        if steps > cfg.total_timesteps:
+            raise ResumeError(f"{cfg.experiment_name} is already trained to step {steps} > "
+                              f"total_timesteps {cfg.total_timesteps}; raise --timesteps to "
+                              "train further")
+        if steps == cfg.total_timesteps and layout.summary.is_file() \
+                and layout.final_model.is_file() and status_from_events(
+                    read_events(layout.metrics, layout.root), alive=False) == RunStatus.FINISHED:
+            raise ResumeError(f"{cfg.experiment_name} has finished (step {steps} of "
+                              f"{cfg.total_timesteps}); raise --timesteps to train further")
+        if self._resume_from is not None and self._notes:
+            self._notes.append(f"resuming from the checkpoint at step {steps}")
+
+    def _named_checkpoint(self, path: Path, need_buffer: bool) -> Checkpoint:
+        from arz_tui.runstore.checkpoints import problem
+
+        for ckpt in candidates(self.layout):
+            try:
+                same = ckpt.model.resolve() == path.resolve()
+            except OSError:
+                same = False
+            if same:
+                why = problem(ckpt, need_buffer)
+                if why:
+                    raise ResumeError(f"checkpoint_path {path}: cannot resume from it ({why})")
+                return ckpt
+        raise ResumeError(f"checkpoint_path {path} is not a checkpoint of run "
+                          f"{self.config.experiment_name} (give one of "
+                          f"{self.layout.latest}/dqn_checkpoint_N_steps.zip or leave it out)")
 
     def _check_compatible(self) -> None:
-        import json
-
         path = self.layout.config
         try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-            saved_env = saved["env"]
-            saved_dqn = saved["training"]["dqn_hyperparams"]
-        except (OSError, ValueError, KeyError, TypeError) as err:
-            raise ResumeError(f"cannot resume: {path} is missing or unreadable "
-                              f"({type(err).__name__})") from None
+            saved = read_config(self.layout.root)
+        except Unreadable as err:
+            raise ResumeError(f"cannot resume: {err}") from None
+        saved_env = saved.env.model_dump(mode="json")
+        saved_dqn = saved.training.dqn_hyperparams
         now_env = env_config_dict(self.env_config)
         now_dqn = self.config.dqn_hyperparams.model_dump(mode="json")
         changed = [f"env.{k}" for k in sorted(set(saved_env) | set(now_env))
@@ -218,28 +295,6 @@ class RLTrainer:
                               f"({', '.join(changed)}); resume with the saved settings "
                               f"(--config {path}) or start a new --name")
 
-    def _find_checkpoint(self) -> Checkpoint:
-        cfg = self.config
-        need_buffer = cfg.checkpoint_strategy.save_replay_buffer
-        if cfg.checkpoint_path is not None:
-            path = Path(cfg.checkpoint_path)
-            if not path.is_file():
-                raise ResumeError(f"checkpoint {path} not found")
-            match = [c for c in list_checkpoints(self.layout, need_buffer=False)
-                     if c.model.resolve() == path.resolve()]
-            steps = match[0].steps if match else -1
-            buffer = match[0].buffer if match else None
-            return Checkpoint(steps, path, buffer)
-        found = list_checkpoints(self.layout, need_buffer=need_buffer)
-        if found:
-            return found[-1]
-        layout = self.layout
-        if layout.final_model.is_file() and (layout.final_buffer.is_file() or not need_buffer):
-            return Checkpoint(-1, layout.final_model,
-                              layout.final_buffer if layout.final_buffer.is_file() else None)
-        raise ResumeError(f"no complete checkpoint to resume in {layout.latest}; start without "
-                          "--resume")
-
     def _open_logs(self) -> None:
         for writer in (JsonlWriter(self.layout.metrics), TextLogWriter(self.layout.training_log)):
             self._writers.append(writer)
@@ -247,7 +302,7 @@ class RLTrainer:
 
     def _sanity(self) -> None:
         def publish(result: Any) -> None:
-            self.events.publish(ev.SANITY_RESULT, 0, name=result.name, passed=result.passed,
+            self.events.publish(EventKind.SANITY_RESULT, 0, name=result.name, passed=result.passed,
                                 measured=result.measured, expected=result.expected,
                                 fix=result.fix)
 
@@ -256,9 +311,11 @@ class RLTrainer:
                                                    self.config.device, on_result=publish)
         except SanityCheckError as err:
             self.sanity_report = err.report
-            self.events.publish(ev.SANITY_REPORT, 0, passed=False, message=str(err).splitlines()[0])
+            self.events.publish(EventKind.SANITY_REPORT, 0, passed=False,
+                                message=str(err).splitlines()[0])
             raise
-        self.events.publish(ev.SANITY_REPORT, 0, passed=True, message="all sanity checks passed")
+        self.events.publish(EventKind.SANITY_REPORT, 0, passed=True,
+                            message="all sanity checks passed")
 
     def _write_config(self) -> None:
         cfg = self.config
@@ -274,7 +331,7 @@ class RLTrainer:
     def _make_model(self, env: Any) -> Any:
         from stable_baselines3 import DQN
 
-        from arz_tui.training.buffer import CompactReplayBuffer
+        from arz_tui.runstore.models import load_buffer, load_model
 
         cfg = self.config
         h = cfg.dqn_hyperparams
@@ -286,10 +343,12 @@ class RLTrainer:
         except ImportError:
             pass
         if self._resume_from is not None:
-            model = DQN.load(self._resume_from.model, env=env, device=self.device,
-                             tensorboard_log=tb)
+            # No entry of the zip is unpickled; the buffer is plain arrays (runstore.models).
+            model = load_model(self._resume_from.model, env, self.device,
+                               dqn=h.model_dump(mode="json"), root=self.layout.root,
+                               tensorboard_log=tb)
             if self._resume_from.buffer is not None:
-                model.load_replay_buffer(self._resume_from.buffer)
+                load_buffer(self._resume_from.buffer, model.replay_buffer, self.layout.root)
             # The env restarts: never continue from an observation of the killed process.
             model._last_obs = None
             return model
@@ -301,7 +360,6 @@ class RLTrainer:
             exploration_fraction=h.exploration_fraction,
             exploration_initial_eps=h.exploration_initial_eps,
             exploration_final_eps=h.exploration_final_eps,
-            replay_buffer_class=CompactReplayBuffer,
             policy_kwargs={"net_arch": list(h.net_arch)}, seed=cfg.seed, device=self.device,
             tensorboard_log=tb, verbose=0)
 
@@ -348,6 +406,13 @@ class RLTrainer:
                                  es.deterministic),
             stop])
         remaining = cfg.total_timesteps - int(self.model.num_timesteps)
+        if remaining <= 0:
+            # Killed after its last checkpoint: only the final model and evaluation are due.
+            try:
+                self._finish(writer)
+            finally:
+                writer.close()
+            return
         # torch, SB3 and numba leave ~350k long-lived objects; Python's full collections scan
         # them all (0.1 s each, a few per 10k steps) unless they are frozen out of the GC.
         gc.collect()
@@ -376,7 +441,7 @@ class RLTrainer:
         self._baseline = (seeds, results, timespace)
         if timespace.size:
             save_npy_atomic(self.layout.timespace("fixed_time"), timespace)
-        self.events.publish(ev.BASELINE, int(self.model.num_timesteps), controller=BASELINE,
+        self.events.publish(EventKind.BASELINE, int(self.model.num_timesteps), controller=BASELINE,
                             n_episodes=len(seeds), **mean_of(results))
 
     def _interrupted(self, reason: str, steps: int | None) -> None:
@@ -385,26 +450,27 @@ class RLTrainer:
         steps = int(self.model.num_timesteps) if steps is None else steps
         self.status = "interrupted"
         self.stop_reason = reason
-        self.events.publish(ev.RUN_INTERRUPTED, steps, reason=reason,
+        self.events.publish(EventKind.RUN_INTERRUPTED, steps, reason=reason,
                             message=f"{reason} at step {steps}; resume with --resume")
 
     def _finish(self, writer: BackgroundWriter) -> None:
-        import pickle
-
-        from arz_tui.training.callbacks import model_bytes
+        from arz_tui.runstore.models import buffer_bytes, model_bytes
 
         writer.flush()
         layout = self.layout
-        if self.config.checkpoint_strategy.save_replay_buffer:
-            write_bytes_atomic(layout.final_buffer, pickle.dumps(
-                self.model.replay_buffer, protocol=pickle.HIGHEST_PROTOCOL))
-        write_bytes_atomic(layout.final_model, model_bytes(self.model))
         steps = int(self.model.num_timesteps)
+        files = []
+        if self.config.checkpoint_strategy.save_replay_buffer:
+            files.append((layout.final_buffer, buffer_bytes(self.model.replay_buffer)))
+        files.append((layout.final_model, model_bytes(self.model)))
+        for path, data in files:
+            write_bytes_atomic(path, data)
+        write_manifest(layout.final_manifest, steps, files)
         self.summary = self.evaluate()
-        write_json_atomic(layout.summary, self.summary)
+        write_json_atomic(layout.summary, Summary.model_validate(self.summary))
         self.status = "finished"
         rl, base = self.summary["rl"], self.summary["fixed_time"]
-        self.events.publish(ev.RUN_FINISHED, steps, message=f"finished at step {steps}",
+        self.events.publish(EventKind.RUN_FINISHED, steps, message=f"finished at step {steps}",
                             rl=rl, fixed_time=base)
 
     def _fail(self, err: BaseException) -> None:
@@ -412,10 +478,10 @@ class RLTrainer:
         if isinstance(err, KeyboardInterrupt):
             message = "interrupted by Ctrl-C"
             self.status = "interrupted"
-            kind = ev.RUN_INTERRUPTED
+            kind = EventKind.RUN_INTERRUPTED
         else:
             message = str(err).splitlines()[0] if str(err) else type(err).__name__
-            kind = ev.RUN_FAILED
+            kind = EventKind.RUN_FAILED
         steps = int(self.model.num_timesteps) if self.model is not None else 0
         try:
             self.events.publish(kind, steps, message=message, error=type(err).__name__)

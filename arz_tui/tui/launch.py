@@ -34,8 +34,9 @@ from textual.widgets import (
     Switch,
 )
 
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.training.config import MODE_PRESETS, NAME_PATTERN, TrainingConfig
-from arz_tui.training.results import RunLayout, list_checkpoints
 from arz_tui.tui.scenarios import ScenarioScan, scan_scenarios
 from arz_tui.tui.validation import plain_problem
 

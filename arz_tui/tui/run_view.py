@@ -30,9 +30,9 @@ from textual.widgets import (
     TabPane,
 )
 
+from arz_tui.runstore import RunLayout
+from arz_tui.runstore.reader import read_timespace
 from arz_tui.training.monitor import RunState
-from arz_tui.training.results import RunLayout
-from arz_tui.training.runs import read_timespace
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.process import TrainingProcess
 from arz_tui.tui.widgets import ColourScale, CorridorAxis, Heatmap, Line, SeriesPlot, corridor_axis

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from arz_tui.errors import UserError
+from arz_tui.runstore.layout import tuning_journal
 
 SCHEMES = "postgresql://USER@HOST[:PORT]/DB, sqlite:///FILE or a journal file path"
 DEFAULT_MAX_RETRY = 3
@@ -122,7 +123,7 @@ class StudyStorage:
 
 def default_journal(results_dir: Path, study: str) -> Path:
     """`{results_dir}/tuning/{study}.journal`."""
-    return results_dir / "tuning" / f"{study}.journal"
+    return tuning_journal(results_dir, study)
 
 
 def open_storage(url: str | None, results_dir: Path, study: str, heartbeat: int = 10,
@@ -154,6 +155,10 @@ def _journal(path: Path, flag: str) -> StudyStorage:
     except OSError as err:
         raise UserError(f"{flag}: cannot use journal file {path} "
                         f"({err.strerror or err}); choose a writable path") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        # optuna replays the whole journal when it opens it: a file that is not one fails.
+        raise UserError(f"{flag}: {path} is not an optuna journal ({type(err).__name__}); "
+                        "give another path or move that file away") from None
     return StudyStorage(storage, f"journal file {path}", FileLock(lock_path))
 
 

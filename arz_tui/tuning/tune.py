@@ -32,7 +32,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 from arz_tui.argparsing import Parser, int_at_least
 from arz_tui.errors import UserError
-from arz_tui.training.results import pid_alive
+from arz_tui.runstore.events import EventKind, pid_alive
+from arz_tui.runstore.layout import tuning_dir
 from arz_tui.tuning import space
 from arz_tui.tuning.storage import (
     DEFAULT_MAX_RETRY,
@@ -114,7 +115,7 @@ class TuneSettings:
 
     @property
     def study_dir(self) -> Path:
-        return self.results_dir / "tuning" / self.study
+        return tuning_dir(self.results_dir, self.study)
 
     @property
     def eval_freq(self) -> int:
@@ -356,7 +357,6 @@ class Worker:
                      if t.number == number), None)
 
     def _train(self, trial: optuna.Trial, hyper: dict[str, Any]) -> float:
-        from arz_tui.training import events as ev
         from arz_tui.training.trainer import RLTrainer
 
         config = trial_config(self.settings, trial.number, hyper)
@@ -368,7 +368,7 @@ class Worker:
         trainer: Any = None
 
         def on_event(event: Any) -> None:
-            if event.kind != ev.EVAL or pruned:
+            if event.kind != EventKind.EVAL or pruned:
                 return
             value = event.data.get("mean_reward")
             if value is None:
@@ -492,7 +492,7 @@ def _any_point(budget: int) -> dict[str, Any]:
 def _report(study: optuna.Study, settings: TuneSettings, console: Any, worker: Worker) -> int:
     from rich.table import Table
 
-    from arz_tui.training.results import write_json_atomic
+    from arz_tui.runstore.atomic import write_json_atomic
 
     trials = study.get_trials(deepcopy=False)
     counts = collections.Counter(t.state for t in trials)

@@ -1,0 +1,187 @@
+"""Checkpoints of a run: which are complete and intact, newest first, and their rotation;
+the evaluation history and best model cut back to a checkpoint's timeline on resume."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from arz_tui.runstore.atomic import save_npz_atomic, write_json_atomic
+from arz_tui.runstore.files import Unreadable, maybe_record, read_npz
+from arz_tui.runstore.layout import CHECKPOINT_RE, MANIFEST_RE, RunLayout
+from arz_tui.runstore.records import BestRecord, Manifest
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    steps: int
+    model: Path
+    buffer: Path | None
+    manifest: Manifest | None = None
+
+    @property
+    def legacy(self) -> bool:
+        return self.manifest is None
+
+
+def checkpoint_files(layout: RunLayout, steps: int, model: bytes,
+                     buffer: bytes | None) -> list[tuple[Path, bytes]]:
+    """(path, bytes) of one checkpoint, buffer first and model last."""
+    files = []
+    if buffer is not None:
+        files.append((layout.checkpoint_buffer(steps), buffer))
+    files.append((layout.checkpoint_model(steps), model))
+    return files
+
+
+def write_manifest(path: Path, steps: int, files: list[tuple[Path, bytes]]) -> None:
+    """Written after the files it lists: its presence marks them complete."""
+    write_json_atomic(path, Manifest.of(steps, files, time.time()))
+
+
+def _steps_in(layout: RunLayout) -> set[int]:
+    try:
+        names = [p.name for p in layout.latest.iterdir()]
+    except OSError:
+        return set()
+    return {int(m.group(1)) for n in names if (m := CHECKPOINT_RE.match(n) or MANIFEST_RE.match(n))}
+
+
+def candidates(layout: RunLayout) -> list[Checkpoint]:
+    """Every checkpoint in checkpoints/latest, newest first, unverified: with a manifest, or a
+    model zip of an older version without one."""
+    found = []
+    for steps in sorted(_steps_in(layout), reverse=True):
+        manifest = maybe_record(layout.checkpoint_manifest(steps), Manifest, layout.root)
+        model = layout.checkpoint_model(steps)
+        if manifest is not None:
+            buffer = manifest.path_of(layout.latest, ".npz")
+            found.append(Checkpoint(steps, model, buffer, manifest))
+        elif model.is_file():
+            legacy = layout.legacy_checkpoint_buffer(steps)
+            found.append(Checkpoint(steps, model, legacy if legacy.is_file() else None))
+    return found
+
+
+def problem(ckpt: Checkpoint, need_buffer: bool, hashes: bool = True) -> str | None:
+    """Why a checkpoint cannot be resumed from (None when it can)."""
+    if ckpt.manifest is not None:
+        if ckpt.manifest.steps != ckpt.steps:
+            return "its manifest names another step"
+        why = ckpt.manifest.problem(ckpt.model.parent, hashes)
+        if why:
+            return why
+        if need_buffer and ckpt.buffer is None:
+            return "it has no replay buffer"
+        return None
+    # An older run without manifests: the zip's own CRCs are the check.
+    try:
+        with zipfile.ZipFile(ckpt.model) as archive:
+            if archive.testzip() is not None:
+                return f"{ckpt.model.name} is corrupt"
+    except (zipfile.BadZipFile, OSError):
+        return f"{ckpt.model.name} is not a readable zip"
+    if need_buffer:
+        return ("its replay buffer is an old pickle file, which arz-tui no longer loads "
+                "(loading a pickle can run code)" if ckpt.buffer is not None
+                else "it has no replay buffer")
+    return None
+
+
+def list_checkpoints(layout: RunLayout, need_buffer: bool = True) -> list[Checkpoint]:
+    """Intact checkpoints, oldest first (sizes checked; hashes are checked on resume)."""
+    return sorted((c for c in candidates(layout) if problem(c, need_buffer, hashes=False) is None),
+                  key=lambda c: c.steps)
+
+
+def has_checkpoint(layout: RunLayout) -> bool:
+    """Whether anything could be resumed or reported (cheap: no hashing)."""
+    return bool(_steps_in(layout)) or layout.final_model.is_file()
+
+
+def choose(layout: RunLayout, need_buffer: bool) -> tuple[Checkpoint | None, list[str]]:
+    """The newest checkpoint whose files all verify, and a line for each newer one skipped."""
+    skipped = []
+    for ckpt in candidates(layout):
+        why = problem(ckpt, need_buffer)
+        if why is None:
+            return ckpt, skipped
+        skipped.append(f"checkpoint at step {ckpt.steps} skipped: {why}")
+    return None, skipped
+
+
+def rotate(layout: RunLayout, keep: int) -> None:
+    """Keep the newest `keep` checkpoints; a manifest goes first, so a kill mid-rotation
+    leaves files without a manifest (ignored), never a manifest without files."""
+    for old in sorted(_steps_in(layout))[:-keep] if keep > 0 else sorted(_steps_in(layout)):
+        for path in (layout.checkpoint_manifest(old), layout.checkpoint_model(old),
+                     layout.checkpoint_buffer(old), layout.legacy_checkpoint_buffer(old)):
+            path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------------- evaluation history
+@dataclass
+class EvalHistory:
+    timesteps: list[int]
+    results: list[list[float]]
+    ep_lengths: list[list[int]]
+
+    @property
+    def best(self) -> float | None:
+        means = [float(np.mean(r)) for r in self.results if len(r)]
+        return max(means) if means else None
+
+
+EMPTY_HISTORY = EvalHistory([], [], [])
+
+
+def read_evaluations(layout: RunLayout, root: Path | None = None) -> EvalHistory:
+    """evaluations.npz, or an empty history (with no error) when missing or corrupt: a
+    broken history costs the curve, never the run."""
+    try:
+        data = read_npz(layout.evaluations, root or layout.root,
+                        names=("timesteps", "results", "ep_lengths"))
+        steps = data["timesteps"]
+        results, lengths = data["results"], data["ep_lengths"]
+        if steps.ndim != 1 or results.ndim != 2 or len(results) != len(steps) \
+                or not np.all(np.isfinite(results)):
+            return EMPTY_HISTORY
+        return EvalHistory([int(t) for t in steps], [list(map(float, r)) for r in results],
+                           [list(map(int, r)) for r in lengths])
+    except (Unreadable, ValueError, TypeError):
+        return EMPTY_HISTORY
+
+
+def cut_timeline(layout: RunLayout, steps: int) -> list[str]:
+    """Forget what happened after `steps` (the checkpoint a resume continues from): later
+    evaluations, and the best model if it was saved later. Returns what was cut, in words."""
+    said = []
+    history = read_evaluations(layout)
+    keep = [i for i, t in enumerate(history.timesteps) if t <= steps]
+    if len(keep) < len(history.timesteps) or (history is EMPTY_HISTORY
+                                              and layout.evaluations.exists()):
+        save_npz_atomic(layout.evaluations,
+                        timesteps=np.array([history.timesteps[i] for i in keep], dtype=np.int64),
+                        results=np.array([history.results[i] for i in keep], dtype=float),
+                        ep_lengths=np.array([history.ep_lengths[i] for i in keep], dtype=np.int64))
+        said.append(f"evaluations after step {steps} dropped "
+                    f"({len(history.timesteps) - len(keep)})" if history is not EMPTY_HISTORY
+                    else "unreadable evaluations.npz replaced by an empty history")
+    best = maybe_record(layout.best_record, BestRecord, layout.root)
+    if layout.best_model.exists() and (best is None or best.step > steps):
+        layout.best_model.unlink(missing_ok=True)
+        layout.best_record.unlink(missing_ok=True)
+        said.append("best model of a later step dropped")
+    return said
+
+
+def best_reward(layout: RunLayout) -> float | None:
+    """The evaluation reward of the best model on disk (None when there is none)."""
+    if not layout.best_model.is_file():
+        return None
+    best = maybe_record(layout.best_record, BestRecord, layout.root)
+    return best.mean_reward if best else None
