@@ -17,7 +17,8 @@ METRICS = (
     ("mean_queue_veh", "mean queue (veh)", "{:.1f}"),
     ("max_queue_veh", "max queue (veh)", "{:.1f}"),
     ("vehicles_served", "vehicles served", "{:.0f}"),
-    ("episode_reward", "episode reward", "{:.2f}"),
+    ("mean_reward", "reward per step", "{:.4f}"),
+    ("episode_reward", "reward per episode", "{:.2f}"),
 )
 
 
@@ -67,7 +68,7 @@ class BatchPrinter:
         self.progress = Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             TextColumn("{task.completed:,}/{task.total:,}"),
-            TextColumn("reward {task.fields[reward]}  queue {task.fields[queue]} veh  "
+            TextColumn("reward/ep {task.fields[reward]}  queue {task.fields[queue]} veh  "
                        "eps {task.fields[eps]}  {task.fields[fps]} steps/s"),
             TimeRemainingColumn(), console=self.console)
         self.progress.start()
@@ -111,12 +112,15 @@ class BatchPrinter:
 
     def _on_eval(self, e: Event) -> None:
         d = e.data
-        self._line(f"  eval at step {e.step:,}: reward {d.get('mean_reward', 0):.3f}, mean queue "
+        per_step = d.get("reward_per_step")
+        self._line(f"  eval at step {e.step:,}: reward "
+                   f"{'-' if per_step is None else f'{per_step:.4f}'} per step, mean queue "
                    f"{d.get('mean_queue_veh', 0):.1f} veh, mean delay "
                    f"{d.get('mean_delay_s', 0):.1f} s/veh")
 
     def _on_best_model(self, e: Event) -> None:
-        self._line(f"  new best model at step {e.step:,} (reward {e.data.get('mean_reward'):.3f})")
+        self._line(f"  new best model at step {e.step:,} (reward "
+                   f"{e.data.get('mean_reward'):.3f} per episode)")
 
     def _stop_bar(self) -> None:
         if self.progress is not None:

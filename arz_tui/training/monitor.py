@@ -121,13 +121,17 @@ class RunState:
             self.epsilon_curve.add(e.step, d.get("epsilon"))
             self.fps_curve.add(e.step, d.get("fps"))
         elif kind == EventKind.EPISODE:
-            self.episode_reward.add(e.step, d.get("reward"))
+            # Per decision step, as every other reward the views show.
+            reward, length = d.get("reward"), d.get("length")
+            per_step = reward / length if isinstance(reward, int | float) and \
+                isinstance(length, int) and length > 0 else None
+            self.episode_reward.add(e.step, per_step)
             self.episode_queue.add(e.step, (d.get("totals") or {}).get("mean_queue_veh"))
         elif kind == EventKind.BASELINE:
             self.baseline = dict(d)
         elif kind == EventKind.EVAL:
             self.evals.append({"step": e.step, **d})
-            self.eval_reward.add(e.step, d.get("mean_reward"))
+            self.eval_reward.add(e.step, d.get("reward_per_step"))
             self.eval_queue.add(e.step, d.get("mean_queue_veh"))
         elif kind == EventKind.BEST_MODEL:
             self.best = {"step": e.step, **d}

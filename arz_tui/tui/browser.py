@@ -368,7 +368,7 @@ class ResultsScreen(Screen):
                     yield Static("", id="summary-title")
                     yield DataTable(id="summary", cursor_type="row", show_cursor=False)
             with TabPane("2 Curves", id="pane-curves"), Horizontal():
-                yield SeriesPlot("reward", id="curve-reward")
+                yield SeriesPlot("reward per decision step", id="curve-reward")
                 yield SeriesPlot("queue (veh)", id="curve-queue")
             with TabPane("3 Time-space", id="pane-timespace"), Horizontal():
                 yield Heatmap("RL (DQN)", id="ts-rl")
@@ -380,8 +380,8 @@ class ResultsScreen(Screen):
             with TabPane("6 Compare", id="pane-compare"):
                 yield Static("mark two runs with space, then press c", id="compare-note")
                 with Horizontal():
-                    yield SeriesPlot("eval mean reward", id="compare-eval")
-                    yield SeriesPlot("episode reward", id="compare-episodes")
+                    yield SeriesPlot("eval reward per step", id="compare-eval")
+                    yield SeriesPlot("training reward per step", id="compare-episodes")
             with TabPane("7 Report", id="pane-report"), VerticalScroll():
                 yield Markdown("", id="report")
         yield Footer()
@@ -622,10 +622,10 @@ class ResultsScreen(Screen):
         row("started", f"{fmt_time(info.date)} UTC")
         row("last event", f"{fmt_time(state.updated)} UTC" if state.updated else None)
         if state.best:
-            row("best eval", f"{_num(state.best.get('mean_reward'))} at step "
+            row("best eval", f"{_num(state.best.get('mean_reward'))} per episode at step "
                              f"{_num(state.best.get('step', 0), '{:,.0f}')}")
         elif info.best_reward is not None:
-            row("best eval", _num(info.best_reward))
+            row("best eval", f"{_num(info.best_reward)} per episode")
         if dqn:
             row("learning rate", dqn.get("learning_rate"))
             row("buffer / batch", f"{dqn.get('buffer_size', '-')} / {dqn.get('batch_size', '-')}")
@@ -693,11 +693,11 @@ class ResultsScreen(Screen):
     def _render_curves(self) -> None:
         state = self.state or RunState()
         base = state.baseline
-        ref_reward = base.get("episode_reward")
+        ref_reward = base.get("mean_reward")  # per step, as the lines
         ref_queue = base.get("mean_queue_veh")
         self.query_one("#curve-reward", SeriesPlot).set_lines(
-            [Line("eval mean reward", state.eval_reward, "cyan"),
-             Line("episode reward", state.episode_reward, "yellow")],
+            [Line("eval", state.eval_reward, "cyan"),
+             Line("training episodes", state.episode_reward, "yellow")],
             [("fixed time", ref_reward, "red")] if _finite(ref_reward) else None)
         self.query_one("#curve-queue", SeriesPlot).set_lines(
             [Line("eval mean queue", state.eval_queue, "cyan"),

@@ -182,7 +182,7 @@ class RunScreen(Screen):
                 yield DataTable(id="evals", cursor_type="none", zebra_stripes=True)
             with TabbedContent(id="tabs", initial=self.initial_tab):
                 with TabPane("1 Curves", id="curves"), Vertical(id="curves-grid"):
-                    yield SeriesPlot("episode reward", id="plot-reward")
+                    yield SeriesPlot("reward per decision step", id="plot-reward")
                     yield SeriesPlot("queue (veh)", id="plot-queue")
                     yield SeriesPlot("epsilon", id="plot-eps")
                     yield SeriesPlot("steps/s", id="plot-fps")
@@ -205,7 +205,7 @@ class RunScreen(Screen):
         self.sub_title = f"training {self.experiment}"
         for table_id in ("#evals", "#evals-tab"):
             self.query_one(table_id, DataTable).add_columns(
-                "step", "reward", "queue veh", "delay s/veh")
+                "step", "reward/step", "queue veh", "delay s/veh")
         self._adapt()
         self._draw()
         self.set_interval(1 / REDRAW_HZ, self._tick)
@@ -357,8 +357,10 @@ class RunScreen(Screen):
             files = ", ".join(last.get("files", [])) or "-"
             text = f"checkpoint: step {last['step']:,} at {when}\nfiles: {files}"
         if s.best:
-            text += f"\nbest model: reward {_fmt(s.best.get('mean_reward'), '.3f')} at step " \
-                    f"{s.best.get('step', 0):,}"
+            step = s.best.get("step", 0)
+            at = next((e for e in s.evals if e.get("step") == step), {})
+            text += (f"\nbest model: step {step:,}, reward "
+                     f"{_fmt(at.get('reward_per_step'), '.4f')} per step")
         for widget_id in ("#checkpoint", "#checkpoint-tab"):
             self.query_one(widget_id, Static).update(text)
 
@@ -366,14 +368,14 @@ class RunScreen(Screen):
         rows = []
         if self.state.baseline:
             b = self.state.baseline
-            rows.append(("fixed time", _fmt(b.get("mean_reward"), ".3f"),
+            rows.append(("fixed time", _fmt(b.get("mean_reward"), ".4f"),
                          _fmt(b.get("mean_queue_veh")), _fmt(b.get("mean_delay_s"))))
         for e in self.state.evals[-50:]:
-            rows.append((f"{e['step']:,}", _fmt(e.get("mean_reward"), ".3f"),
+            rows.append((f"{e['step']:,}", _fmt(e.get("reward_per_step"), ".4f"),
                          _fmt(e.get("mean_queue_veh")), _fmt(e.get("mean_delay_s"))))
         if self.state.final:
             rl = self.state.final.get("rl", {})
-            rows.append(("final RL", _fmt(rl.get("mean_reward"), ".3f"),
+            rows.append(("final RL", _fmt(rl.get("mean_reward"), ".4f"),
                          _fmt(rl.get("mean_queue_veh")), _fmt(rl.get("mean_delay_s"))))
         return rows
 
@@ -388,8 +390,8 @@ class RunScreen(Screen):
         s = self.state
         base = s.baseline
         reward_refs = []
-        if base.get("episode_reward") is not None:
-            reward_refs.append(("fixed time", base["episode_reward"], "red"))
+        if base.get("mean_reward") is not None:  # the baseline's reward per step
+            reward_refs.append(("fixed time", base["mean_reward"], "red"))
         self.query_one("#plot-reward", SeriesPlot).set_lines(
             [Line("episodes", s.episode_reward, "cyan"), Line("eval", s.eval_reward, "green")],
             reward_refs)
