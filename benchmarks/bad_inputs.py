@@ -187,6 +187,30 @@ def prepare(results: Path) -> None:
     crafted.write_bytes(buf.getvalue())
 
 
+def disk_full(work: Path) -> list[Outcome]:
+    """Training onto a 300 kB tmpfs (only where this process may mount one, i.e. as root):
+    one line, exit 2, and the last complete checkpoint still verifies (resumable)."""
+    from arz_tui.runstore import RunLayout
+    from arz_tui.runstore.checkpoints import choose
+
+    mnt = work / "full"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs",
+                                            str(mnt)], capture_output=True).returncode != 0:
+        print("(disk full: skipped, cannot mount a small tmpfs here)")
+        return []
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.run([*BATCH, *BASE, "--results-dir", str(mnt / "r"), "--name", "f"],
+                              cwd=work, capture_output=True, text=True, timeout=300)
+        found, _ = choose(RunLayout(mnt / "r" / "f"), need_buffer=True)
+        changed = [] if found is not None else ["no intact checkpoint left"]
+        return [Outcome("disk full during training", proc.returncode, proc.stderr, changed,
+                        time.perf_counter() - t0)]
+    finally:
+        subprocess.run(["umount", str(mnt)], capture_output=True)
+
+
 def run_all(work: Path) -> list[Outcome]:
     results = work / "results"
     prepare(results)
@@ -204,6 +228,7 @@ def run_all(work: Path) -> list[Outcome]:
         after = tree(results)
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         outcomes.append(Outcome(name, code, err, changed, time.perf_counter() - t0))
+    outcomes.extend(disk_full(work))
     if Path("/tmp/arz_bad_inputs_pwned").exists():
         outcomes.append(Outcome("crafted pickle executed", 1, "code ran", ["!"], 0.0))
     return outcomes

@@ -207,7 +207,7 @@ def test_runstore_depends_on_no_user_of_it():
 
 def test_runstore_package_import_loads_no_ml_stack():
     """The TUI lists runs through the run store: importing it must not load torch or SB3."""
-    imported, loaded = runtime_imports("arz_tui.runstore.reader")
+    _, loaded = runtime_imports("arz_tui.runstore.reader")
     assert not {"torch", "stable_baselines3", "textual"} & loaded
 
 

@@ -105,7 +105,7 @@ def has_checkpoint(layout: RunLayout) -> bool:
 
 def choose(layout: RunLayout, need_buffer: bool) -> tuple[Checkpoint | None, list[str]]:
     """The newest checkpoint whose files all verify, and a line for each newer one skipped."""
-    skipped = []
+    skipped: list[str] = []
     for ckpt in candidates(layout):
         why = problem(ckpt, need_buffer)
         if why is None:

@@ -98,6 +98,8 @@ class RunClaim:
         """This claim created the folder (so it may remove it if nothing comes of the run)."""
         self.stale_pid = stale_pid
         """The pid in a lock file whose process had died without releasing the run."""
+        self.created_parent = False
+        """This claim created the results folder itself."""
 
     @property
     def held(self) -> bool:
@@ -124,6 +126,8 @@ class RunClaim:
             try:
                 if {p.name for p in root.iterdir()} <= {LOCK_NAME}:
                     shutil.rmtree(root, ignore_errors=True)
+                if self.created_parent:
+                    root.parent.rmdir()  # only if empty: another run may have arrived
             except OSError:
                 pass
         self.release()
@@ -155,6 +159,7 @@ def _record_pid(fd: int) -> None:
 def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> RunClaim:
     """Create and lock a new run folder atomically; RunBusy / ArzError when the name is taken."""
     root = layout.root
+    parent_existed = root.parent.exists()
     check_results_dir(root.parent)
     if root.exists() or root.is_symlink():
         _reclaim_leftover(layout)
@@ -180,7 +185,9 @@ def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> 
         if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
             _refuse_existing(layout, hint)
         raise ResultsDirError(f"cannot create {root} ({err.strerror or err})") from None
-    return RunClaim(layout, fd, created=True, stale_pid=None)
+    claim = RunClaim(layout, fd, created=True, stale_pid=None)
+    claim.created_parent = not parent_existed
+    return claim
 
 
 def _reclaim_leftover(layout: RunLayout) -> None:

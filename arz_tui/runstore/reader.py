@@ -118,8 +118,6 @@ def group_status(marker: GroupMarker) -> GroupStatus:
 def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
     """What a browser lists about one results folder entry; never raises."""
     root = Path(root) if root is not None else path.parent
-    if path.is_symlink() and not inside(path, root):
-        return RunInfo.unreadable(path, "points outside the results folder")
     if not inside(path, root):
         return RunInfo.unreadable(path, "points outside the results folder")
     if not path.is_dir():
@@ -212,7 +210,8 @@ def read_timespace(path: Path, root: Path | None = None) -> np.ndarray | None:
         return None
     if data.ndim != 2 or data.size == 0 or data.dtype.kind not in "biuf":
         return None
-    return np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
+    clean: np.ndarray = np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
+    return clean
 
 
 @dataclass(frozen=True)

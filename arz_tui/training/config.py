@@ -6,6 +6,7 @@ learns, that says what task it learns.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -70,7 +71,7 @@ class DQNHyperparameters(_Model):
     def _positive_layers(cls, layers: list[int]) -> list[int]:
         if any(n < 1 or n > 4096 for n in layers):
             raise ValueError("every layer size must be between 1 and 4096")
-        weights = sum(a * b for a, b in zip(layers, layers[1:], strict=False))
+        weights = sum(a * b for a, b in itertools.pairwise(layers))
         if weights > MAX_HIDDEN_WEIGHTS:
             raise ValueError(f"{weights:,} weights between hidden layers, at most "
                              f"{MAX_HIDDEN_WEIGHTS:,}: use fewer or smaller layers")

@@ -151,11 +151,11 @@ class ArzApp(App):
         try:
             name = read_config(run.root, message.results_dir).training.experiment_name
         except Unreadable as err:
-            if config.exists() or config.is_symlink():
-                self.notify(escape(f"cannot resume {message.name}: {err.reason}"),
-                            severity="error")
-                return
-            name = message.name  # killed before it wrote its config: resumes from step 0
+            why = (err.reason if config.exists() or config.is_symlink() else
+                   "it was stopped before its settings were saved; start it again from the "
+                   "form (the name is free)")
+            self.notify(escape(f"cannot resume {message.name}: {why}"), severity="error")
+            return
         args = ["--config", str(config), "--resume", "--results-dir", str(message.results_dir)]
         self.push_screen(RunScreen(args, name, message.results_dir))
 

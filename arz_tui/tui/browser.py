@@ -46,6 +46,7 @@ from textual.worker import Worker
 
 from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
 from arz_tui.runstore.files import Unreadable, text_tail
+from arz_tui.runstore.layout import report_dir
 from arz_tui.runstore.reader import (
     FileEntry,
     RunInfo,
@@ -200,7 +201,10 @@ class RunLister:
         cached = self._cache.get(path.name)
         if cached and cached.signature == signature and cached.info.status != "running":
             return cached.info
-        info = read_run_info(path, self.root)
+        try:
+            info = read_run_info(path, self.root)
+        except OSError as err:  # e.g. a folder this user may not enter
+            info = RunInfo.unreadable(path, f"unreadable run files ({err.strerror or err})")
         if info.status == RunStatus.UNKNOWN:
             info = RunInfo.unreadable(path, "no events (logs/metrics.jsonl missing or empty)",
                                       scenario=info.scenario, mode=info.mode,
@@ -245,11 +249,28 @@ class RunDetails:
     aggregate: Aggregate | None = None
 
 
-def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool) -> RunDetails:
+ArrayCache = dict[Path, tuple[tuple[int, int] | None, np.ndarray | None]]
+
+
+def _timespace(path: Path, root: Path, cache: ArrayCache) -> np.ndarray | None:
+    """A time-space diagram, re-read only when its file changed (the tabs refresh every
+    second; the arrays are MBs)."""
+    key = _stat_key(path)
+    hit = cache.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    data = read_timespace(path, root)
+    cache[path] = (key, data)
+    return data
+
+
+def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
+                 cache: ArrayCache | None = None) -> RunDetails:
     """Read what the tabs show of `info` (the events since `tail`'s last read); never raises."""
     path = info.path
     details = RunDetails(info.name, reset, tail.read() if tail is not None else [])
-    details.report = text_tail(path / "report" / "report.md", root, cap=256 * 1024)
+    details.report = text_tail(report_dir(path.parent, path.name) / "report.md", root,
+                               cap=256 * 1024)
     if info.status == RunStatus.GROUP:
         details.aggregate = read_aggregate(path, root)
         return details
@@ -261,7 +282,9 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool)
     except Unreadable as err:
         details.config_problem = err.reason
     details.summary = read_summary(path, root)
-    details.timespace = {c: read_timespace(lay.timespace(c), root) for c in ("rl", "fixed_time")}
+    cache = {} if cache is None else cache
+    details.timespace = {c: _timespace(lay.timespace(c), root, cache)
+                         for c in ("rl", "fixed_time")}
     details.files = model_files(path, root)
     details.log = log_tail(path, LOG_LINES, root)
     return details
@@ -354,6 +377,7 @@ class ResultsScreen(Screen):
         self._timer: Timer | None = None
         self._io: Worker | None = None
         self._again = False
+        self._arrays: ArrayCache = {}  # used by one worker at a time
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -748,7 +772,7 @@ class ResultsScreen(Screen):
             current = next((r for r in runs if r.name == info.name), None)
             if current is not None:
                 self.post_message(DetailsRead(read_details(current, self.results_dir, tail,
-                                                           reset)))
+                                                           reset, self._arrays)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._io and event.worker.is_finished and self._again \
