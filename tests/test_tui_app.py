@@ -111,6 +111,11 @@ async def test_sanity_run_from_the_form_to_the_results_browser(tmp_path: Path) -
         assert run.query_one("#ts-rl", Heatmap).data is not None
         assert run.query_one("#ts-fixed", Heatmap).data is not None
         assert run.query_one("#evals").row_count >= 2  # baseline and evaluations
+        # Every reward shown is per decision step: riemann's episodes are 900 s / 15 s = 60
+        # decisions, so an evaluation's per-episode sum is 60 times its per-step value.
+        for e in state.evals:
+            assert e["reward_per_step"] * 60 == pytest.approx(e["mean_reward"], rel=1e-6)
+        assert state.eval_reward.downsampled(100)[1][-1] == state.evals[-1]["reward_per_step"]
         # The run shows up in the results browser, finished.
         await pilot.press("escape")
         await pilot.press("f3")
@@ -247,7 +252,8 @@ def _recorded_events(run_dir: Path) -> list[dict[str, Any]]:
                                           f"replay_buffer_{step}_steps.pkl"]}})
         if step % 1000 == 0:
             ev.append({"kind": "eval", "step": step, "time": t0 + 10 + step / 1000, "data": {
-                "mean_reward": -5 + step / 1200, "mean_queue_veh": 25 - step / 250,
+                "mean_reward": -5 + step / 1200, "reward_per_step": (-5 + step / 1200) / 60,
+                "mean_queue_veh": 25 - step / 250,
                 "mean_delay_s": 90 - step / 100}})
     ev.append({"kind": "best_model", "step": 5000, "time": t0 + 20,
                "data": {"mean_reward": -0.83}})

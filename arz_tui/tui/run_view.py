@@ -178,7 +178,7 @@ class RunScreen(Screen):
         with Horizontal(id="body"):
             with Vertical(id="side"):
                 yield Static(id="checkpoint")
-                yield Static("Evaluations", classes="section")
+                yield Static("Evaluations (queue veh, delay s/veh)", classes="section")
                 yield DataTable(id="evals", cursor_type="none", zebra_stripes=True)
             with TabbedContent(id="tabs", initial=self.initial_tab):
                 with TabPane("1 Curves", id="curves"), Vertical(id="curves-grid"):
@@ -197,6 +197,7 @@ class RunScreen(Screen):
                     yield RichLog(id="log-view", max_lines=2000, wrap=True)
                 with TabPane("5 Evaluations", id="evals"):
                     yield Static(id="checkpoint-tab")
+                    yield Static("Evaluations (queue veh, delay s/veh)", classes="section")
                     yield DataTable(id="evals-tab", cursor_type="none", zebra_stripes=True)
         yield Footer()
 
@@ -205,7 +206,7 @@ class RunScreen(Screen):
         self.sub_title = f"training {self.experiment}"
         for table_id in ("#evals", "#evals-tab"):
             self.query_one(table_id, DataTable).add_columns(
-                "step", "reward/step", "queue veh", "delay s/veh")
+                "step", "reward/step", "queue", "delay")
         self._adapt()
         self._draw()
         self.set_interval(1 / REDRAW_HZ, self._tick)
