@@ -149,27 +149,47 @@ async def test_stop_mid_run_and_resume_it(tmp_path: Path) -> None:
         stopped = run.state.step
         lay = RunLayout(tmp_path / "stopme")
         assert list_checkpoints(lay)[-1].steps == stopped < 3000
-        # Back to the form: the same name offers resume.
+        # Back to the form: the same name offers resume, with the run's saved settings (the
+        # form's other fields do not apply: production mode and lagos here are ignored).
+        checkpoints_before = len(run.state.checkpoints)
+        episodes_before = len(run.state.episode_reward)
         await pilot.press("escape")
         form = app.screen
         assert isinstance(form, LaunchScreen)
-        await pilot.click("#mode-quick")
-        await _set(pilot, "#timesteps", "3000")
+        await pilot.click("#mode-production")
+        await _set(pilot, "#scenario", "lagos")
         await _set(pilot, "#name", "stopme")
         assert not form.query_one("#resume").disabled
         assert form.query_one("#start").disabled  # exists: resume or rename
         form.query_one("#resume").value = True
-        await pilot.pause()
+        await _wait(pilot, lambda: "saved settings of stopme" in
+                    str(form.query_one("#effective").render()))
+        effective = str(form.query_one("#effective").render())
+        assert "riemann" in effective and "quick" in effective and "3,000" in effective
         assert not form.query_one("#start").disabled
         await pilot.click("#start")
+        await _wait(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one("Static").render())
+        assert f"Resume stopme from step {stopped:,} of 3,000" in question
+        assert "riemann" in question and "not run again" in question
+        await pilot.press("y")
         await pilot.pause()
         resumed = app.screen
+        assert isinstance(resumed, RunScreen) and resumed is not run
+        # The history first: checkpoints, curves and sanity checks before the stop at once.
+        assert len(resumed.state.checkpoints) == checkpoints_before > 0
+        assert len(resumed.state.episode_reward) == episodes_before
+        assert len(resumed.state.sanity) == 6
+        assert resumed.state.step == stopped
         await _wait(pilot, lambda: resumed.exit_code is not None)
         assert resumed.exit_code == 0
         assert resumed.state.status == "finished" and resumed.state.step == 3000
-        started = [json.loads(x) for x in lay.metrics.read_text().splitlines()
-                   if '"run_started"' in x]
+        events = [json.loads(x) for x in lay.metrics.read_text().splitlines()]
+        started = [e for e in events if e["kind"] == "run_started"]
         assert started[-1]["data"]["resumed_from"] == stopped
+        assert started[-1]["data"]["mode"] == "quick"
+        assert started[-1]["data"]["scenario"] == "riemann"
+        assert sum(e["kind"] == "sanity_report" for e in events) == 1  # not re-run
 
 
 async def test_quit_while_training_asks_first(tmp_path: Path) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rich.markup import escape
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Middle
@@ -17,6 +20,9 @@ from arz_tui.tui.help import HelpScreen
 from arz_tui.tui.launch import LaunchScreen, StartTraining
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.run_view import RunScreen
+
+if TYPE_CHECKING:
+    from arz_tui.tui.resume import ResumePlan
 
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 
@@ -141,23 +147,28 @@ class ArzApp(App):
         if self._active_run() is not None:
             self.notify("finish or stop the current run first", severity="warning")
             return
-        from rich.markup import escape
+        self._plan_resume(message.name, message.results_dir, message.timesteps)
 
-        from arz_tui.runstore import RunLayout, Unreadable
-        from arz_tui.runstore.reader import read_config
+    @work(thread=True, exclusive=True, group="resume")
+    def _plan_resume(self, name: str, results_dir: Path, timesteps: int | None) -> None:
+        from arz_tui.tui.resume import ResumeRefused, plan_resume
 
-        run = RunLayout(message.results_dir / message.name)
-        config = run.config
         try:
-            name = read_config(run.root, message.results_dir).training.experiment_name
-        except Unreadable as err:
-            why = (err.reason if config.exists() or config.is_symlink() else
-                   "it was stopped before its settings were saved; start it again from the "
-                   "form (the name is free)")
-            self.notify(escape(f"cannot resume {message.name}: {why}"), severity="error")
+            plan = plan_resume(name, results_dir, timesteps)
+        except ResumeRefused as err:
+            self.call_from_thread(self.notify, escape(str(err)), severity="error", timeout=10)
             return
-        args = ["--config", str(config), "--resume", "--results-dir", str(message.results_dir)]
-        self.push_screen(RunScreen(args, name, message.results_dir))
+        self.call_from_thread(self._confirm_resume, plan)
+
+    def _confirm_resume(self, plan: ResumePlan) -> None:
+        """Ask, showing the saved settings; on yes, the dashboard with the run's history."""
+
+        def answer(yes: bool | None) -> None:
+            if yes and self._active_run() is None:
+                self.push_screen(RunScreen(plan.args, plan.name, plan.results_dir,
+                                           history=plan.history))
+
+        self.push_screen(ConfirmScreen(escape(plan.question), "Resume"), answer)
 
     async def action_quit(self) -> None:
         running = self._active_run()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -37,6 +38,7 @@ from textual.widgets import (
 from arz_tui.runstore import RunLayout
 from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.training.config import MODE_PRESETS, NAME_PATTERN, TrainingConfig
+from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.scenarios import ScenarioScan, scan_scenarios
 from arz_tui.tui.validation import plain_problem
 
@@ -105,6 +107,16 @@ class StartTraining(Message):
         self.results_dir = results_dir
 
 
+class SavedSettingsRead(Message):
+    """A run's saved settings, read in a worker for the Resume box."""
+
+    def __init__(self, name: str, settings: list[tuple[str, str]] | None, error: str) -> None:
+        super().__init__()
+        self.name = name
+        self.settings = settings
+        self.error = error
+
+
 class ScenariosScanned(Message):
     """A scan of the scenario files finished (posted from a worker)."""
 
@@ -170,6 +182,8 @@ class LaunchScreen(Screen):
         self.device_touched = False
         self.scan = ScenarioScan(usable=[DEFAULT_SCENARIO])
         self.scanned = False
+        self.saved: tuple[str, list[tuple[str, str]] | None, str] | None = None
+        """(run name, its saved settings or None, why not) once read for the Resume box."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -346,6 +360,22 @@ class LaunchScreen(Screen):
         self._refresh()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "resume" and event.value:
+            self._read_saved(self._text("#name"))
+        self._refresh()
+
+    @work(thread=True, exclusive=True, group="saved")
+    def _read_saved(self, name: str) -> None:
+        from arz_tui.tui.resume import ResumeRefused, saved_settings
+
+        try:
+            self.post_message(SavedSettingsRead(name, saved_settings(name, self.results_dir),
+                                                ""))
+        except ResumeRefused as err:
+            self.post_message(SavedSettingsRead(name, None, str(err)))
+
+    def on_saved_settings_read(self, message: SavedSettingsRead) -> None:
+        self.saved = (message.name, message.settings, message.error)
         self._refresh()
 
     def on_switch_changed(self, event: Switch.Changed) -> None:
@@ -388,8 +418,9 @@ class LaunchScreen(Screen):
                 else "it has no checkpoint: choose another")
         if name_problem:
             problems.append(name_problem)
-        self._note("name-note", name_problem or ("resumes this run" if resume.value
-                                                 else "a new run"),
+        self._note("name-note", name_problem or (
+            "resumes it with its saved settings (at right); only Timesteps applies"
+            if resume.value else "a new run"),
                    "bad" if name_problem else "")
 
         # Steps: empty means the mode's; 0 is explained rather than taken as "the mode's".
@@ -493,6 +524,8 @@ class LaunchScreen(Screen):
         except ValidationError as err:  # a value the checks above let through
             problems.append(plain_problem(err))
         text = self._effective_text(cfg, resume.value, seeds, jobs) if cfg else ""
+        if resume.value:
+            text = self._saved_text(name)
         if problems:
             return None, (text + "\n\n" if text else "") + "[red]" + "\n".join(problems) + "[/]"
         args = ["--mode", self.mode, "--scenario", self.scenario, "--device", self.device,
@@ -514,6 +547,16 @@ class LaunchScreen(Screen):
         if not sanity:
             args += ["--no-sanity-checks"]
         return args, text
+
+    def _saved_text(self, name: str) -> str:
+        if self.saved is None or self.saved[0] != name:
+            return f"reading the saved settings of {name}..."
+        _, settings, error = self.saved
+        if settings is None:
+            return f"[red]{escape(error)}[/]"
+        lines = [f"[b]saved settings of {escape(name)}[/b] (resume uses these)"]
+        lines += [f"{key:<18}{escape(value)}" for key, value in settings]
+        return "\n".join(lines)
 
     def _device_text(self) -> str:
         if self.cuda is None:
@@ -574,5 +617,10 @@ class LaunchScreen(Screen):
         if args is None:
             problems = text.rsplit("[red]", 1)[-1].removesuffix("[/]")
             self.notify(problems, title="fix the form first", severity="warning")
+            return
+        if self.query_one("#resume", Checkbox).value:
+            steps = self._text("#timesteps")
+            self.post_message(ResumeRequested(self._text("#name"), self.results_dir,
+                                              int(steps) if steps else None))
             return
         self.post_message(StartTraining(args, self._text("#name"), self.results_dir))

@@ -149,9 +149,13 @@ class RunScreen(Screen):
 
     def __init__(self, args: list[str], experiment: str, results_dir: Path,
                  process_factory: type[TrainingProcess] = TrainingProcess,
-                 initial_tab: str = "curves") -> None:
+                 initial_tab: str = "curves",
+                 history: list[dict[str, Any]] | None = None) -> None:
         super().__init__()
         self.initial_tab = initial_tab
+        self.history = history or []
+        """A resumed run's events so far: applied before the child starts, so the curves,
+        evaluations and checkpoints continue rather than start empty."""
         self.args = args
         self.experiment = experiment
         self.results_dir = Path(results_dir)
@@ -208,6 +212,11 @@ class RunScreen(Screen):
             self.query_one(table_id, DataTable).add_columns(
                 "step", "reward/step", "queue", "delay")
         self._adapt()
+        for event in self.history:
+            self.state.apply(event)
+        if self.history:
+            self.state.status = "starting"  # until the resumed child reports
+            self._load_timespace()
         self._draw()
         self.set_interval(1 / REDRAW_HZ, self._tick)
         self.process.start()
