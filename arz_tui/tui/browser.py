@@ -16,6 +16,10 @@ is shown as plain text (never Rich markup) with control characters replaced.
 from __future__ import annotations
 
 import math
+import os
+import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +30,7 @@ from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -36,6 +41,7 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
+    Input,
     Log,
     Markdown,
     Static,
@@ -61,7 +67,9 @@ from arz_tui.runstore.reader import (
 )
 from arz_tui.runstore.records import Aggregate, SavedRunConfig, Summary
 from arz_tui.training.monitor import RunState, load_state
+from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.messages import ResumeRequested
+from arz_tui.tui.prompt import PromptScreen
 from arz_tui.tui.widgets import Heatmap, Line, SeriesPlot
 
 REFRESH_S = 1.0
@@ -103,6 +111,7 @@ SHORT_REASONS = (
 )
 
 TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report")
+SORTS = ("date", "name", "status", "best reward")
 
 
 # ---------------------------------------------------------------------- formatting
@@ -322,9 +331,19 @@ class ResultsScreen(Screen):
     TITLE = "Results"
 
     BINDINGS = [
-        Binding("r", "resume", "Resume"),
-        Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare"),
+        Binding("r", "resume", "Resume", tooltip="Resume the selected run (asks first)"),
+        Binding("space", "mark", "Mark", tooltip="Mark or unmark the run for comparison"),
+        Binding("c", "compare", "Compare", tooltip="Compare the two marked runs"),
+        Binding("slash", "filter", "Filter", key_display="/",
+                tooltip="Filter runs by name, scenario, mode or status"),
+        Binding("o", "sort", "Sort", tooltip="Sort by date, name, status or best reward"),
+        Binding("g", "report", "Report", tooltip="Write a report of the selected run or "
+                "group against the baselines (in the background)"),
+        Binding("n", "rename", "Rename", show=False, tooltip="Rename the selected run"),
+        Binding("d", "delete", "Delete", show=False,
+                tooltip="Delete the selected run or group (asks first)"),
+        Binding("t", "tensorboard", "TensorBoard", show=False,
+                tooltip="The command that opens this run in TensorBoard"),
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-7"),
         Binding("2", "show_tab('curves')", "Curves", show=False),
         Binding("3", "show_tab('timespace')", "Time-space", show=False),
@@ -338,6 +357,9 @@ class ResultsScreen(Screen):
 
     DEFAULT_CSS = """
     ResultsScreen #runs { height: 35%; min-height: 5; }
+    ResultsScreen #filter { display: none; }
+    ResultsScreen.-filtering #filter { display: block; }
+    ResultsScreen #report-progress { height: auto; max-height: 12; padding: 0 1; }
     ResultsScreen #detail-header { height: 1; padding: 0 1; background: $boost; }
     ResultsScreen #tabs { height: 1fr; }
     ResultsScreen TabPane { padding: 0; }
@@ -378,10 +400,17 @@ class ResultsScreen(Screen):
         self._io: Worker | None = None
         self._again = False
         self._arrays: ArrayCache = {}  # used by one worker at a time
+        self.all_runs: list[RunInfo] = []
+        self.filter_text = ""
+        self.sort_key = SORTS[0]
+        self.reporting: str | None = None
+        """The run or group a report is being written for (one at a time)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="filter: part of a name, scenario, mode or status (esc clears)",
+                    id="filter", compact=True)
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail-header")
         with TabbedContent(id="tabs", initial="pane-overview"):
@@ -407,6 +436,7 @@ class ResultsScreen(Screen):
                     yield SeriesPlot("eval reward per step", id="compare-eval")
                     yield SeriesPlot("training reward per step", id="compare-episodes")
             with TabPane("7 Report", id="pane-report"), VerticalScroll():
+                yield Static("", id="report-progress")
                 yield Markdown("", id="report")
         yield Footer()
 
@@ -495,6 +525,7 @@ class ResultsScreen(Screen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "runs" or event.row_key is None:
             return
+        self.refresh_bindings()  # what works depends on the highlighted run
         name = event.row_key.value
         # Rebuilding the table posts highlights of rows the cursor has already left.
         if name is not None and name != self.selected and name == self._cursor_name():
@@ -781,7 +812,22 @@ class ResultsScreen(Screen):
 
     def on_listed(self, message: Listed) -> None:
         if self.is_attached:
-            self._show_runs(message.runs)
+            self.all_runs = message.runs
+            self._show_runs(self._visible())
+
+    def _visible(self) -> list[RunInfo]:
+        """The listed runs that match the filter, in the chosen order."""
+        words = self.filter_text.lower().split()
+        runs = [r for r in self.all_runs
+                if all(any(w in str(v or "").lower()
+                           for v in (r.name, r.scenario, r.mode, r.status)) for w in words)]
+        if self.sort_key == "name":
+            runs.sort(key=lambda r: r.name.lower())
+        elif self.sort_key == "status":
+            runs.sort(key=lambda r: (str(r.status), r.name.lower()))
+        elif self.sort_key == "best reward":
+            runs.sort(key=lambda r: (r.best_reward is None, -(r.best_reward or 0.0)))
+        return runs  # "date": the lister's order, newest first and unreadable entries last
 
     def on_details_read(self, message: DetailsRead) -> None:
         details = message.details
@@ -808,8 +854,191 @@ class ResultsScreen(Screen):
             self.query_one("#tabs", TabbedContent).active = f"pane-{tab}"
 
     def action_back(self) -> None:
+        if self.has_class("-filtering"):
+            self._end_filter(clear=True)
+            return
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+    # ------------------------------------------------------------------ filter, sort
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#filter", Input).focus()
+
+    def _end_filter(self, clear: bool) -> None:
+        box = self.query_one("#filter", Input)
+        if clear:
+            box.value = ""
+            self.filter_text = ""
+            self.remove_class("-filtering")
+            self._show_runs(self._visible())
+        self.query_one("#runs", DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.filter_text = event.value
+            self._show_runs(self._visible())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._end_filter(clear=not event.value.strip())
+
+    def action_sort(self) -> None:
+        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
+        self._show_runs(self._visible())
+        self.notify(f"sorted by {self.sort_key}" + (" (newest first)" if self.sort_key == "date"
+                                                    else ""))
+
+    # ------------------------------------------------------------------ manage runs
+    def _selected_info(self) -> RunInfo | None:
+        name = self._cursor_name()
+        return self.infos.get(name) if name else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only what works on the selected run now (the footer hides the rest)."""
+        if action in ("delete", "rename", "report"):
+            info = self._selected_info()
+            if info is None:
+                return None
+            if action in ("delete", "rename"):
+                return info.status != RunStatus.RUNNING or None
+            if action == "report":
+                return (self.reporting is None and info.status in ("finished", "group")) \
+                    or None
+        return True
+
+    def action_delete(self) -> None:
+        info = self._selected_info()
+        if info is None:
+            return
+        self._plan_delete(info.name)
+
+    @work(thread=True, exclusive=True, group="manage")
+    def _plan_delete(self, name: str) -> None:
+        from arz_tui.runstore.manage import folder_bytes, group_members
+
+        members = group_members(self.results_dir, name)
+        size = sum(folder_bytes(self.results_dir / n) for n in [name, *members])
+        self.app.call_from_thread(self._confirm_delete, name, members, size)
+
+    def _confirm_delete(self, name: str, members: list[str], size: int) -> None:
+        what = f"run {name}" if not members else (
+            f"seed group {name} and its {len(members)} runs ({', '.join(members)})")
+        question = (f"Delete {what}?\n{fmt_size(size)} in {self.results_dir}; this cannot be "
+                    "undone.")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._delete(name)
+
+        self.app.push_screen(ConfirmScreen(escape(question), "Delete"), answer)
+
+    @work(thread=True, exclusive=True, group="manage")
+    def _delete(self, name: str) -> None:
+        from arz_tui.errors import ArzError
+        from arz_tui.runstore.manage import delete_run
+
+        try:
+            gone = delete_run(self.results_dir, name)
+        except (ArzError, OSError) as err:
+            self.app.call_from_thread(self.notify, escape(f"cannot delete {name}: {err}"),
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._after_change, f"deleted {', '.join(gone)}")
+
+    def _after_change(self, message: str) -> None:
+        self.notify(escape(message))
+        self.selected = None
+        self._tick()
+
+    def action_rename(self) -> None:
+        info = self._selected_info()
+        if info is None:
+            return
+
+        def answer(new: str | None) -> None:
+            if new and new != info.name:
+                self._rename(info.name, new)
+
+        self.app.push_screen(PromptScreen(escape(f"Rename {info.name} to:"), info.name), answer)
+
+    @work(thread=True, exclusive=True, group="manage")
+    def _rename(self, name: str, new: str) -> None:
+        from arz_tui.errors import ArzError
+        from arz_tui.runstore.manage import rename_run
+
+        try:
+            rename_run(self.results_dir, name, new)
+        except (ArzError, OSError) as err:
+            self.app.call_from_thread(self.notify, escape(f"cannot rename {name}: {err}"),
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._after_change, f"renamed {name} to {new}")
+
+    def action_tensorboard(self) -> None:
+        info = self._selected_info()
+        if info is None:
+            return
+        logs = RunLayout(info.path).tensorboard
+        command = f"tensorboard --logdir {shlex.quote(str(logs))}"
+        if not logs.is_dir():
+            self.notify(escape(f"no TensorBoard logs in {logs}: they are written when the "
+                               "tensorboard package is installed (pip install tensorboard)"),
+                        severity="warning", timeout=10)
+            return
+        self.app.copy_to_clipboard(command)
+        self.notify(escape(command), title="TensorBoard (command copied)", timeout=15)
+
+    # ------------------------------------------------------------------ report
+    def action_report(self) -> None:
+        info = self._selected_info()
+        if info is None or self.reporting is not None:
+            return
+        self.reporting = info.name
+        self.refresh_bindings()
+        self.action_show_tab("report")
+        self.query_one("#report-progress", Static).update(
+            f"writing the report of {escape(info.name)}: evaluating it and the five baselines "
+            "on seeded episodes (a few minutes)...")
+        self._write_report(info.name)
+
+    @work(thread=True, exclusive=True, group="report")
+    def _write_report(self, name: str) -> None:
+        """`arz-tui report NAME` as a child process (torch and the simulator stay out of the
+        UI); its progress lines are shown as they come."""
+        command = [sys.executable, "-m", "arz_tui.cli", "report", name, "--results-dir",
+                   str(self.results_dir)]
+        lines: list[str] = []
+        try:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        except OSError as err:
+            self.app.call_from_thread(self._report_done, name, 2, [str(err)])
+            return
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip():
+                lines.append(printable(line.rstrip(), 300))
+                self.app.call_from_thread(self._report_progress, name, lines[-8:])
+        self.app.call_from_thread(self._report_done, name, proc.wait(), lines)
+
+    def _report_progress(self, name: str, lines: list[str]) -> None:
+        self.query_one("#report-progress", Static).update(Text(
+            f"writing the report of {name}:\n" + "\n".join(lines)))
+
+    def _report_done(self, name: str, code: int, lines: list[str]) -> None:
+        self.reporting = None
+        self.refresh_bindings()
+        if code == 0:
+            self.query_one("#report-progress", Static).update(Text(f"report of {name} written"))
+            self.notify(escape(f"report of {name} written"), title="report")
+        else:
+            last = lines[-1] if lines else f"exit {code}"
+            self.query_one("#report-progress", Static).update(Text(
+                f"the report of {name} failed:\n" + "\n".join(lines[-8:])))
+            self.notify(escape(last), title="report failed", severity="error", timeout=15)
+        self._reset = True
+        self._tick()
 
     def action_resume(self) -> None:
         name = self._cursor_name()
@@ -818,8 +1047,7 @@ class ResultsScreen(Screen):
             self.notify("no run selected", severity="warning")
             return
         if info.resumable:
-            self.post_message(ResumeRequested(info.name, self.results_dir))
-            self.notify(f"resuming {escape(info.name)} from its latest checkpoint")
+            self.post_message(ResumeRequested(info.name, self.results_dir))  # the app asks
             return
         why = {
             "finished": "it has finished",
