@@ -66,7 +66,7 @@ from arz_tui.runstore.reader import (
     read_timespace,
 )
 from arz_tui.runstore.records import Aggregate, SavedRunConfig, Summary
-from arz_tui.training.monitor import RunState, load_state
+from arz_tui.training.monitor import RunState, Series, load_state
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.prompt import PromptScreen
@@ -589,23 +589,50 @@ class ResultsScreen(Screen):
         self.query_one("#report", Markdown).update(text)
 
     def _render_group(self, info: RunInfo, details: RunDetails) -> None:
-        """A seed group: its members and the aggregate over seeds."""
+        """A seed group: its members, the aggregate over seeds as a table, and its learning
+        curve (mean over seeds per decision step, the band only from three seeds)."""
         self._clear_details()
         agg = details.aggregate
-        lines = [f"{info.name}: {info.reason}"]
-        if agg is not None:
-            lines.append(f"seeds {agg.seeds}, finished {len(agg.finished)} of "
-                         f"{len(agg.members)}" + ("" if agg.complete else " (incomplete)"))
-            for key, label, fmt, _ in SUMMARY_METRICS:
-                cells = []
-                for controller in ("rl", "fixed_time"):
-                    m = agg.metrics.get(controller, {}).get(key)
-                    cells.append("-" if m is None or m.mean is None else
-                                 f"{fmt.format(m.mean)} ± {fmt.format(m.ci95 or 0.0)}")
-                lines.append(f"{label:24s} RL {cells[0]:>18s}   fixed time {cells[1]:>16s}")
-        else:
-            lines.append("no aggregate.json yet (the seeds are still training?)")
+        if agg is None:
+            self.query_one("#config", Static).update(Text(printable(
+                f"{info.name}: {info.reason}\nno aggregate.json yet (the seeds are still "
+                "training?)", 5000)))
+            self._render_report(info, details)
+            return
+        n = len(agg.finished)
+        lines = [f"seed group {info.name}: {len(agg.members)} runs"
+                 + ("" if agg.complete else " (incomplete)"),
+                 f"seeds      {', '.join(map(str, agg.seeds))}",
+                 f"finished   {n} of {len(agg.members)}"]
+        for member in agg.members:
+            lines.append(f"  {member}" + ("" if member in agg.finished else "  (not finished)"))
+        lines += ["", "values: mean over the finished seeds ± the 95 % interval"
+                  + (" (Student's t: wide with few seeds)" if n < 5 else "")]
         self.query_one("#config", Static).update(Text(printable("\n".join(lines), 5000)))
+
+        def means(controller: str) -> dict[str, Any]:
+            return {k: m.mean for k, m in agg.metrics.get(controller, {}).items()}
+
+        self._set_summary(f"aggregate over {n} seed{'s' if n != 1 else ''} (aggregate.json)",
+                          means("rl"), means("fixed_time"))
+        table = self.query_one("#summary", DataTable)
+        for key, _label, spec, _lower in SUMMARY_METRICS:  # mean ± interval in the cells
+            for column, controller in (("rl", "rl"), ("fixed", "fixed_time")):
+                m = agg.metrics.get(controller, {}).get(key)
+                if m is not None and m.mean is not None and key in table.rows:
+                    cell = _num(m.mean, spec) + (f" ± {_num(m.ci95, spec)}"
+                                                 if m.ci95 and n > 1 else "")
+                    table.update_cell(key, column, cell)
+        mean, low, high = Series(), Series(), Series()
+        for point in agg.eval_curve:
+            mean.add(point.step, point.mean)
+            if point.ci95 is not None and point.mean is not None and point.n >= 3:
+                low.add(point.step, point.mean - point.ci95)
+                high.add(point.step, point.mean + point.ci95)
+        lines_ = [Line(f"mean over {n} seeds", mean, "cyan")]
+        if len(low):
+            lines_ += [Line("95 % interval", low, "blue"), Line("", high, "blue")]
+        self.query_one("#curve-reward", SeriesPlot).set_lines(lines_)
         self._render_report(info, details)
 
     def _render_details(self, info: RunInfo, details: RunDetails) -> None:
