@@ -435,7 +435,10 @@ async def test_seed_group_shows_aggregate_and_report(tmp_path: Path) -> None:
         assert screen.infos["sweep"].status == "group"
         await go_to(pilot, "sweep")
         config = text_of(screen.query_one("#config", Static))
-        assert "seed group of 2 runs" in config and "21.5 ± 3.2" in config
+        assert "seed group sweep: 2 runs" in config and "sweep_s1  (not finished)" in config
+        summary = screen.query_one("#summary", DataTable)
+        assert str(summary.get_cell("mean_delay_s", "rl")) == "21.5 ± 3.2"
+        assert "aggregate over 1 seed" in text_of(screen.query_one("#summary-title", Static))
         await pilot.press("7")
         await pilot.pause()
         report = screen.query_one("#report")

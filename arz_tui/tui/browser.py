@@ -621,7 +621,7 @@ class ResultsScreen(Screen):
                 m = agg.metrics.get(controller, {}).get(key)
                 if m is not None and m.mean is not None and key in table.rows:
                     cell = _num(m.mean, spec) + (f" ± {_num(m.ci95, spec)}"
-                                                 if m.ci95 and n > 1 else "")
+                                                 if m.ci95 and (m.n or n) > 1 else "")
                     table.update_cell(key, column, cell)
         mean, low, high = Series(), Series(), Series()
         for point in agg.eval_curve:
