@@ -4,6 +4,7 @@ config follows), report in the background with progress, the TensorBoard hint.""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -171,3 +172,62 @@ async def test_report_failure_is_shown_not_swallowed(results: Path) -> None:
         await _wait(pilot, lambda: screen.reporting is None, 120)
         progress = str(screen.query_one("#report-progress", Static).render())
         assert "failed" in progress and "riemann_quick" in progress
+
+
+# ---------------------------------------------------------------------- groups and studies
+STUDIES = Path(__file__).parent / "fixtures" / "browser_studies"
+"""A real seed group (grp: 3 sanity runs of riemann) and a real tuning study (st: 3 trials,
+2 pruned), model files left out."""
+FIXED_MTIME = 1_800_000_000
+
+
+@pytest.fixture
+def studies(tmp_path: Path) -> Path:
+    dest = tmp_path / "results"
+    shutil.copytree(STUDIES, dest)
+    for path in [dest, *dest.rglob("*")]:  # folder dates are shown for groups
+        os.utime(path, (FIXED_MTIME, FIXED_MTIME))
+    return dest
+
+
+async def test_tuning_study_lists_trials_with_pruned_ones_labelled(studies: Path) -> None:
+    async with ArzApp("results").run_test(size=(140, 45)) as pilot:
+        screen = await _browser_of(pilot, 8)
+        rows = {n: screen.infos[n] for n in _names(screen)}
+        assert rows["tuning/st"].status == "study"
+        assert "3 trials (1 complete, 2 pruned); best -0.648 (trial 0)" in rows["tuning/st"].reason
+        assert rows["st/trial_1"].status == "pruned" and not rows["st/trial_1"].resumable
+        assert rows["st/trial_1"].reason == "pruned at step 100"
+        names = _names(screen)
+        assert names.index("tuning/st") + 1 == names.index("st/trial_0")  # trials follow
+        await _select(pilot, screen, "tuning/st")
+        await _wait(pilot, lambda: screen.details is not None and
+                    screen.details.study is not None)
+        config = str(screen.query_one("#config", Static).render())
+        assert "best       trial 0: -0.6477" in config and "learning_rate" in config
+        assert "arz-tui run --config results/tuning/st/best_config.json" in config
+        table = screen.query_one("#summary", DataTable)
+        assert [str(table.get_row_at(i)[1]) for i in range(table.row_count)] == \
+            ["complete", "pruned at 100", "pruned at 100"]
+
+
+async def _browser_of(pilot: Any, n: int) -> ResultsScreen:
+    await pilot.pause()
+    await pilot.press("f3")
+    screen = pilot.app.screen
+    assert isinstance(screen, ResultsScreen)
+    await _wait(pilot, lambda: len(screen.all_runs) >= n)
+    return screen
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)], ids=["80x24", "140x45"])
+@pytest.mark.parametrize("row", ["grp_s0", "grp", "tuning/st"], ids=["run", "group", "study"])
+def test_snapshot_browser(snap_compare, studies: Path, size: tuple[int, int], row: str) -> None:
+    async def show(pilot: Any) -> None:
+        screen = await _browser_of(pilot, 8)
+        await _select(pilot, screen, row)
+        await _wait(pilot, lambda: screen.details is not None and
+                    screen.details.name == row)
+        await pilot.pause(0.3)
+
+    assert snap_compare(ArzApp("results"), terminal_size=size, run_before=show)

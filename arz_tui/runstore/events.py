@@ -47,6 +47,8 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     GROUP = "group"
+    STUDY = "study"
+    PRUNED = "pruned"
     UNREADABLE = "unreadable"
 
 

@@ -20,7 +20,7 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,20 +48,23 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker
 
 from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
 from arz_tui.runstore.files import Unreadable, text_tail
-from arz_tui.runstore.layout import report_dir
+from arz_tui.runstore.layout import TUNING_DIR, report_dir
 from arz_tui.runstore.reader import (
     FileEntry,
     RunInfo,
+    StudyView,
     log_tail,
     model_files,
     printable,
     read_aggregate,
     read_config,
     read_run_info,
+    read_study,
     read_summary,
     read_timespace,
 )
@@ -84,6 +87,8 @@ STATUS_STYLE = {
     "failed": "red",
     "unreadable": "dim red",
     "group": "magenta",
+    "study": "magenta",
+    "pruned": "yellow",
 }
 
 # (key, label, format, lower is better)
@@ -112,6 +117,7 @@ SHORT_REASONS = (
 
 TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report")
 SORTS = ("date", "name", "status", "best reward")
+SUMMARY_LABELS = ("metric", "RL (DQN)", "fixed time", "RL vs fixed")
 
 
 # ---------------------------------------------------------------------- formatting
@@ -221,6 +227,28 @@ class RunLister:
         self._cache[path.name] = _Cached(signature, info)
         return info
 
+    def _studies(self, tuning: Path) -> list[RunInfo]:
+        """tuning/STUDY rows (trials, best value) and one row per trial (STUDY/trial_N)."""
+        rows: list[RunInfo] = []
+        try:
+            folders = sorted(p for p in tuning.iterdir() if p.is_dir() and not p.is_symlink())
+        except OSError:
+            return rows
+        for folder in folders:
+            view = read_study(folder, self.root)
+            states = [view.outcomes[t.path.name].state if t.path.name in view.outcomes
+                      else str(t.status) for t in view.trials]
+            counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+            best = (f"; best {view.best.value:.3f} (trial {view.best.trial})"
+                    if view.best is not None and view.best.value is not None else "")
+            date = max((t.date or 0.0 for t in view.trials), default=None) or None
+            rows.append(RunInfo(printable(f"{TUNING_DIR}/{view.name}"), folder,
+                                RunStatus.STUDY, date=date,
+                                reason=printable(f"{len(view.trials)} trials ({counts}){best}")))
+            rows += [replace(t, name=printable(f"{view.name}/{t.path.name}"))
+                     for t in view.trials]
+        return rows
+
     def list(self) -> list[RunInfo]:
         """Runs newest first, then the unreadable entries by name."""
         try:
@@ -229,13 +257,26 @@ class RunLister:
         except OSError as err:
             self.error = f"cannot list {self.root}: {err.strerror or err}"
             entries = []
+        studies = [p for p in entries if p.name == TUNING_DIR and p.is_dir()
+                   and not p.is_symlink()]
+        entries = [p for p in entries if p not in studies]
         runs = [self._read(p) for p in entries]
+        trials: dict[str, list[RunInfo]] = {}
+        for tuning in studies:
+            for row in self._studies(tuning):
+                if row.status == RunStatus.STUDY:
+                    runs.append(row)
+                    trials[row.name] = []
+                else:
+                    trials[f"{TUNING_DIR}/{row.name.split('/')[0]}"].append(row)
         names = {p.name for p in entries}
         for gone in set(self._cache) - names:
             del self._cache[gone]
         readable = sorted((r for r in runs if r.status != "unreadable"),
                           key=lambda r: (-(r.date or 0.0), r.name))
         unreadable = sorted((r for r in runs if r.status == "unreadable"), key=lambda r: r.name)
+        # Each study is followed by its trials, in trial order.
+        readable = [row for r in readable for row in [r, *trials.get(r.name, [])]]
         return readable + unreadable
 
 
@@ -256,6 +297,7 @@ class RunDetails:
     log: list[str] | None = None
     report: str = ""
     aggregate: Aggregate | None = None
+    study: StudyView | None = None
 
 
 ArrayCache = dict[Path, tuple[tuple[int, int] | None, np.ndarray | None]]
@@ -282,6 +324,9 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
                                cap=256 * 1024)
     if info.status == RunStatus.GROUP:
         details.aggregate = read_aggregate(path, root)
+        return details
+    if info.status == RunStatus.STUDY:
+        details.study = read_study(path, root)
         return details
     if info.status == RunStatus.UNREADABLE:
         return details
@@ -446,8 +491,8 @@ class ResultsScreen(Screen):
             runs.add_column(label, key=key)
         self._widths = _widths([])
         summary = self.query_one("#summary", DataTable)
-        for key, label in (("metric", "metric"), ("rl", "RL (DQN)"),
-                           ("fixed", "fixed time"), ("change", "RL vs fixed")):
+        for key, label in zip(("metric", "rl", "fixed", "change"), SUMMARY_LABELS,
+                              strict=True):
             summary.add_column(label, key=key)
         ckpt = self.query_one("#checkpoints", DataTable)
         for key, label in (("file", "file"), ("size", "size"), ("time", "modified (UTC)")):
@@ -474,6 +519,8 @@ class ResultsScreen(Screen):
             note = f"pid {info.holder}"
         elif info.resumable:
             note = "resumable (r)" if info.has_checkpoint else "from step 0 (r)"
+        elif info.status in (RunStatus.PRUNED, RunStatus.STUDY):
+            note = info.reason or ""
         else:
             note = ""
         mark = "● " if info.name in self.marked else "  "
@@ -635,10 +682,44 @@ class ResultsScreen(Screen):
         self.query_one("#curve-reward", SeriesPlot).set_lines(lines_)
         self._render_report(info, details)
 
+    def _render_study(self, info: RunInfo, details: RunDetails) -> None:
+        """A tuning study: its objective, best trial and configuration, and every trial with
+        how it ended (pruned trials say so; they are not resumable runs)."""
+        self._clear_details()
+        study = details.study
+        if study is None:
+            return
+        lines = [f"tuning study {study.name}: {info.reason}"]
+        if study.best is not None:
+            best = study.best
+            lines += [f"objective  {best.objective}",
+                      f"best       trial {best.trial}: {_num(best.value, '{:.4f}')}"]
+            lines += [f"  {key:<24} {value}" for key, value in best.params.items()]
+        if study.best_config is not None:
+            lines += ["", f"best config {study.best_config}", "train it with:",
+                      f"  arz-tui run --config {study.best_config} --name {study.name}_best"]
+        self.query_one("#config", Static).update(Text(printable("\n".join(lines), 8000)))
+        self.query_one("#summary-title", Static).update(Text("trials", style="bold"))
+        table = self.query_one("#summary", DataTable)
+        table.clear()
+        self._summary_labels(("trial", "outcome", "value", "steps"))
+        for trial in study.trials:
+            outcome = study.outcomes.get(trial.path.name)
+            state = outcome.state if outcome is not None else str(trial.status)
+            if outcome is not None and outcome.pruned_at is not None:
+                state += f" at {outcome.pruned_at:,}"
+            value = outcome.value if outcome is not None else None
+            table.add_row(trial.path.name, Text(state, style=STATUS_STYLE.get(
+                          state.split()[0], "green" if state == "complete" else "")),
+                          _num(value, "{:.4f}"), _steps(trial))
+
     def _render_details(self, info: RunInfo, details: RunDetails) -> None:
         self._render_header(info)
         if info.status == RunStatus.GROUP:
             self._render_group(info, details)
+            return
+        if info.status == RunStatus.STUDY:
+            self._render_study(info, details)
             return
         if info.status == RunStatus.UNREADABLE:
             self._clear_details()
@@ -754,11 +835,18 @@ class ResultsScreen(Screen):
         else:
             self._set_summary("no evaluation yet", None, None)
 
+    def _summary_labels(self, labels: tuple[str, ...]) -> None:
+        table = self.query_one("#summary", DataTable)
+        for key, label in zip(("metric", "rl", "fixed", "change"), labels, strict=True):
+            table.columns[ColumnKey(key)].label = Text(label)
+        table.refresh()
+
     def _set_summary(self, title: str, rl: dict[str, Any] | None,
                      base: dict[str, Any] | None) -> None:
         self.query_one("#summary-title", Static).update(Text(title, style="bold"))
         table = self.query_one("#summary", DataTable)
         table.clear()
+        self._summary_labels(SUMMARY_LABELS)
         if rl is None and base is None:
             return
         rl, base = rl or {}, base or {}
