@@ -28,8 +28,11 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 MAX_TOTAL_CELLS = 200_000
 """Cells of all links together (a few MB of state; ~100x the largest built-in network)."""
-MIN_CELL_M = 1.0
-"""Shortest cell, m (numerics.cell_length_m has the same floor)."""
+MIN_LINK_M = 1.0
+"""Shortest link, m (numerics.cell_length_m has the same floor)."""
+MIN_CELL_M = 0.05
+"""Shortest cell, m: fine enough for grid-convergence studies (0.25 m cells), while a cell of
+1 mm (a 1 mm link) would make every step 1,000x shorter than 1 m cells."""
 
 
 class ScenarioError(ValueError):
@@ -349,6 +352,9 @@ class Scenario(_Model):
         for i, lk in enumerate(self.links):
             n = lk.cells or max(1, round(lk.length_m / self.numerics.cell_length_m))
             total += n
+            if lk.length_m < MIN_LINK_M:
+                raise ValueError(f"links[{i}] ({lk.id!r}): {lk.length_m:g} m long; the "
+                                 f"shortest link allowed is {MIN_LINK_M:g} m")
             if lk.length_m / n < MIN_CELL_M:
                 raise ValueError(f"links[{i}] ({lk.id!r}): cells of {lk.length_m / n:.3g} m; "
                                  f"the shortest allowed is {MIN_CELL_M:g} m (lengthen the link "
