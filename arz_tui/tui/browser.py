@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import shlex
 import subprocess
 import sys
 from dataclasses import dataclass, replace
@@ -73,6 +72,7 @@ from arz_tui.training.monitor import RunState, Series, load_state
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.prompt import PromptScreen
+from arz_tui.tui.tensorboard import show_tensorboard_hint
 from arz_tui.tui.widgets import Heatmap, Line, SeriesPlot
 
 REFRESH_S = 1.0
@@ -1094,15 +1094,7 @@ class ResultsScreen(Screen):
         info = self._selected_info()
         if info is None:
             return
-        logs = RunLayout(info.path).tensorboard
-        command = f"tensorboard --logdir {shlex.quote(str(logs))}"
-        if not logs.is_dir():
-            self.notify(escape(f"no TensorBoard logs in {logs}: they are written when the "
-                               "tensorboard package is installed (pip install tensorboard)"),
-                        severity="warning", timeout=10)
-            return
-        self.app.copy_to_clipboard(command)
-        self.notify(escape(command), title="TensorBoard (command copied)", timeout=15)
+        show_tensorboard_hint(self.app, info.path)
 
     # ------------------------------------------------------------------ report
     def action_report(self) -> None:

@@ -50,6 +50,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("Compare runs", "Compare the marked runs side by side", "compare"),
     Command("Report", "Evaluate the selected run against the baselines (report.md)", "report"),
     Command("Delete run", "Delete the selected run folder (asks first)", "delete"),
+    Command("TensorBoard command", "The command that opens the run's TensorBoard logs",
+            "tensorboard"),
+    Command("Filter runs", "Show only runs whose name, scenario, mode or status match",
+            "filter"),
+    Command("Sort runs", "Sort by date, name, status or best reward", "sort"),
+    Command("Rename run", "Rename the selected run (its saved settings follow)", "rename"),
     Command("Back", "Leave this screen", "back"),
 )
 

@@ -35,6 +35,7 @@ from arz_tui.runstore.reader import read_timespace
 from arz_tui.training.monitor import RunState
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.process import TrainingProcess
+from arz_tui.tui.tensorboard import show_tensorboard_hint
 from arz_tui.tui.widgets import ColourScale, CorridorAxis, Heatmap, Line, SeriesPlot, corridor_axis
 
 REDRAW_HZ = 5
@@ -120,6 +121,8 @@ class RunScreen(Screen):
                 "($PAGER, default less)"),
         Binding("y", "copy_path", "Path",
                 tooltip="Copy the run folder's path to the clipboard"),
+        Binding("t", "tensorboard", "TensorBoard", show=False,
+                tooltip="The command that opens this run in TensorBoard"),
         Binding("escape", "back", "Back", tooltip="Back to the launch form (after training)"),
         Binding("q", "quit_run", "Quit", show=False,
                 tooltip="Quit (asks first while training)"),
@@ -474,6 +477,9 @@ class RunScreen(Screen):
         path = str(self.layout_paths.root.resolve())
         self.app.copy_to_clipboard(path)
         self.notify(path, title="run folder (copied)")
+
+    def action_tensorboard(self) -> None:
+        show_tensorboard_hint(self.app, self.layout_paths.root)
 
     def action_back(self) -> None:
         if self.training:
