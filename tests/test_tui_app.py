@@ -16,7 +16,7 @@ from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.tui.app import ArzApp
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.launch import LaunchScreen
-from arz_tui.tui.run_view import RunScreen
+from arz_tui.tui.run_view import TABS, RunScreen
 from arz_tui.tui.widgets import Heatmap, SeriesPlot
 
 SIZE = (120, 40)
@@ -41,16 +41,23 @@ async def _set(pilot: Any, selector: str, text: str) -> None:
     await pilot.pause()
 
 
+async def _riemann(pilot: Any) -> None:
+    """Train on riemann (small and fast) rather than the default lagos."""
+    form = pilot.app.screen
+    await _wait(pilot, lambda: form.scanned, 30)
+    await _set(pilot, "#scenario", "riemann")
+
+
 # ---------------------------------------------------------------------- the launch form
 async def test_launch_form_validates_as_you_type(tmp_path: Path) -> None:
-    (tmp_path / "riemann_sanity").mkdir()  # an existing run without checkpoint
+    (tmp_path / "lagos_sanity").mkdir()  # an existing run without checkpoint
     app = ArzApp(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         form = app.screen
         assert isinstance(form, LaunchScreen)
         name = form.query_one("#name")
-        assert name.value == "riemann_sanity_2"  # suggested around the existing run
+        assert name.value == "lagos_sanity_2"  # suggested around the existing run
         start = form.query_one("#start")
         assert not start.disabled
         await _wait(pilot, lambda: form.cuda is not None, 10)
@@ -59,7 +66,7 @@ async def test_launch_form_validates_as_you_type(tmp_path: Path) -> None:
         await _set(pilot, "#name", "bad name!")
         assert start.disabled
         assert "letters" in str(form.query_one("#name-note").render())
-        await _set(pilot, "#name", "riemann_sanity")
+        await _set(pilot, "#name", "lagos_sanity")
         assert start.disabled and "exists" in str(form.query_one("#name-note").render())
         assert form.query_one("#resume").disabled  # nothing to resume there
         await _set(pilot, "#name", "fresh")
@@ -67,7 +74,9 @@ async def test_launch_form_validates_as_you_type(tmp_path: Path) -> None:
         effective = str(form.query_one("#effective").render())
         assert "250" in effective and "sanity" in effective
         await _set(pilot, "#timesteps", "0")
-        assert start.disabled
+        assert start.disabled  # 0 is explained, not quietly "the mode's"
+        assert "leave it empty for the mode's 100" in str(
+            form.query_one("#timesteps-note").render())
         await _set(pilot, "#timesteps", "")
         assert "100 steps" in str(form.query_one("#timesteps-note").render())
         await pilot.click("#mode-production")
@@ -83,6 +92,7 @@ async def test_sanity_run_from_the_form_to_the_results_browser(tmp_path: Path) -
     app = ArzApp(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await _riemann(pilot)
         await _set(pilot, "#timesteps", "60")
         await pilot.click("#start")
         await pilot.pause()
@@ -92,9 +102,8 @@ async def test_sanity_run_from_the_form_to_the_results_browser(tmp_path: Path) -
         await pilot.pause(0.5)
         state = run.state
         assert run.exit_code == 0 and state.status == "finished" and state.step == 60
-        sanity = run.query_one("#sanity")
-        assert sanity.row_count == 6
-        assert all(row["passed"] for row in state.sanity)
+        assert len(state.sanity) == 6 and all(row["passed"] for row in state.sanity)
+        assert "6 passed" in str(run.query_one("#progress-text").render())
         assert all(p.points > 0 for p in run.query(SeriesPlot))
         checkpoint = str(run.query_one("#checkpoint").render())
         # The last checkpoint is at the end (a kill before the final model resumes to it).
@@ -102,6 +111,11 @@ async def test_sanity_run_from_the_form_to_the_results_browser(tmp_path: Path) -
         assert run.query_one("#ts-rl", Heatmap).data is not None
         assert run.query_one("#ts-fixed", Heatmap).data is not None
         assert run.query_one("#evals").row_count >= 2  # baseline and evaluations
+        # Every reward shown is per decision step: riemann's episodes are 900 s / 15 s = 60
+        # decisions, so an evaluation's per-episode sum is 60 times its per-step value.
+        for e in state.evals:
+            assert e["reward_per_step"] * 60 == pytest.approx(e["mean_reward"], rel=1e-6)
+        assert state.eval_reward.downsampled(100)[1][-1] == state.evals[-1]["reward_per_step"]
         # The run shows up in the results browser, finished.
         await pilot.press("escape")
         await pilot.press("f3")
@@ -119,6 +133,7 @@ async def test_stop_mid_run_and_resume_it(tmp_path: Path) -> None:
     app = ArzApp(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await _riemann(pilot)
         await pilot.click("#mode-quick")
         await _set(pilot, "#timesteps", "3000")
         await _set(pilot, "#name", "stopme")
@@ -134,33 +149,54 @@ async def test_stop_mid_run_and_resume_it(tmp_path: Path) -> None:
         stopped = run.state.step
         lay = RunLayout(tmp_path / "stopme")
         assert list_checkpoints(lay)[-1].steps == stopped < 3000
-        # Back to the form: the same name offers resume.
+        # Back to the form: the same name offers resume, with the run's saved settings (the
+        # form's other fields do not apply: production mode and lagos here are ignored).
+        checkpoints_before = len(run.state.checkpoints)
+        episodes_before = len(run.state.episode_reward)
         await pilot.press("escape")
         form = app.screen
         assert isinstance(form, LaunchScreen)
-        await pilot.click("#mode-quick")
-        await _set(pilot, "#timesteps", "3000")
+        await pilot.click("#mode-production")
+        await _set(pilot, "#scenario", "lagos")
         await _set(pilot, "#name", "stopme")
         assert not form.query_one("#resume").disabled
         assert form.query_one("#start").disabled  # exists: resume or rename
         form.query_one("#resume").value = True
-        await pilot.pause()
+        await _wait(pilot, lambda: "saved settings of stopme" in
+                    str(form.query_one("#effective").render()))
+        effective = str(form.query_one("#effective").render())
+        assert "riemann" in effective and "quick" in effective and "3,000" in effective
         assert not form.query_one("#start").disabled
         await pilot.click("#start")
+        await _wait(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one("Static").render())
+        assert f"Resume stopme from step {stopped:,} of 3,000" in question
+        assert "riemann" in question and "not run again" in question
+        await pilot.press("y")
         await pilot.pause()
         resumed = app.screen
+        assert isinstance(resumed, RunScreen) and resumed is not run
+        # The history first: checkpoints, curves and sanity checks before the stop at once.
+        assert len(resumed.state.checkpoints) == checkpoints_before > 0
+        assert len(resumed.state.episode_reward) == episodes_before
+        assert len(resumed.state.sanity) == 6
+        assert resumed.state.step == stopped
         await _wait(pilot, lambda: resumed.exit_code is not None)
         assert resumed.exit_code == 0
         assert resumed.state.status == "finished" and resumed.state.step == 3000
-        started = [json.loads(x) for x in lay.metrics.read_text().splitlines()
-                   if '"run_started"' in x]
+        events = [json.loads(x) for x in lay.metrics.read_text().splitlines()]
+        started = [e for e in events if e["kind"] == "run_started"]
         assert started[-1]["data"]["resumed_from"] == stopped
+        assert started[-1]["data"]["mode"] == "quick"
+        assert started[-1]["data"]["scenario"] == "riemann"
+        assert sum(e["kind"] == "sanity_report" for e in events) == 1  # not re-run
 
 
 async def test_quit_while_training_asks_first(tmp_path: Path) -> None:
     app = ArzApp(tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        await _riemann(pilot)
         await pilot.click("#mode-quick")
         await _set(pilot, "#timesteps", "100000")  # still training when we quit
         await _set(pilot, "#name", "quitter")
@@ -236,7 +272,8 @@ def _recorded_events(run_dir: Path) -> list[dict[str, Any]]:
                                           f"replay_buffer_{step}_steps.pkl"]}})
         if step % 1000 == 0:
             ev.append({"kind": "eval", "step": step, "time": t0 + 10 + step / 1000, "data": {
-                "mean_reward": -5 + step / 1200, "mean_queue_veh": 25 - step / 250,
+                "mean_reward": -5 + step / 1200, "reward_per_step": (-5 + step / 1200) / 60,
+                "mean_queue_veh": 25 - step / 250,
                 "mean_delay_s": 90 - step / 100}})
     ev.append({"kind": "best_model", "step": 5000, "time": t0 + 20,
                "data": {"mean_reward": -0.83}})
@@ -256,28 +293,57 @@ def _timespace(rows: int, cols: int, queue_at: int) -> np.ndarray:
     return np.where((x > tail) & (x < queue_at), 190.0, 25.0 + 10 * np.sin(x / 5.0))
 
 
-def test_snapshot_launch_form(snap_compare, tmp_path: Path, monkeypatch) -> None:
+SNAPSHOT_SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((140, 45), id="140x45")]
+
+
+@pytest.mark.parametrize("size", SNAPSHOT_SIZES)
+def test_snapshot_launch_form(snap_compare, tmp_path: Path, monkeypatch, size) -> None:
     monkeypatch.chdir(tmp_path)
 
     async def ready(pilot: Any) -> None:
-        await _wait(pilot, lambda: pilot.app.screen.cuda is not None, 10)
+        await _wait(pilot, lambda: pilot.app.screen.cuda is not None and
+                    pilot.app.screen.scanned, 30)
         await pilot.pause()
 
-    assert snap_compare(ArzApp("results"), terminal_size=SIZE, run_before=ready)
+    assert snap_compare(ArzApp("results"), terminal_size=size, run_before=ready)
 
 
-def test_snapshot_finished_run(snap_compare, tmp_path: Path, monkeypatch) -> None:
+def _finished_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     run_dir = tmp_path / "results" / "demo"
     (run_dir / "eval").mkdir(parents=True)
+    # riemann's corridor: 1,000 m and 600 m of 25 m cells, a signal (J) between them.
     np.save(run_dir / "eval" / "timespace_rl.npy", _timespace(60, 64, 40))
     np.save(run_dir / "eval" / "timespace_fixed_time.npy", _timespace(60, 64, 52))
     ReplayProcess.events = _recorded_events(Path("results") / "demo")
 
-    async def show_run(pilot: Any) -> None:
-        await pilot.app.push_screen(RunScreen([], "demo", Path("results"), ReplayProcess))
-        await pilot.pause(0.5)
 
-    assert snap_compare(ArzApp("results"), terminal_size=SIZE, run_before=show_run)
+@pytest.mark.parametrize("size", SNAPSHOT_SIZES)
+@pytest.mark.parametrize("tab", ["curves", "timespace"])
+def test_snapshot_finished_run(snap_compare, tmp_path: Path, monkeypatch, size, tab) -> None:
+    _finished_demo(tmp_path, monkeypatch)
+
+    async def show_run(pilot: Any) -> None:
+        run = RunScreen([], "demo", Path("results"), ReplayProcess)
+        await pilot.app.push_screen(run)
+        await pilot.pause(0.3)
+        await pilot.press(str(TABS.index(tab) + 1))
+        await _wait(pilot, lambda: run.query_one("#ts-fixed", Heatmap).axis is not None, 30)
+        await pilot.pause(0.3)
+
+    assert snap_compare(ArzApp("results"), terminal_size=size, run_before=show_run)
+
+
+@pytest.mark.parametrize("size", SNAPSHOT_SIZES)
+def test_snapshot_help(snap_compare, tmp_path: Path, monkeypatch, size) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    async def show_help(pilot: Any) -> None:
+        await _wait(pilot, lambda: pilot.app.screen.cuda is not None and
+                    pilot.app.screen.scanned, 30)
+        await pilot.press("f1")
+        await pilot.pause(0.3)
+
+    assert snap_compare(ArzApp("results"), terminal_size=size, run_before=show_help)

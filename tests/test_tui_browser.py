@@ -294,7 +294,8 @@ async def test_live_new_run_appears_and_its_curve_grows(results: Path) -> None:
         run = add_run(results, "live_run", [
             event("run_started", 0, t0, message="starting live_run", experiment="live_run",
                   mode="quick", scenario="riemann", total_timesteps=1000, pid=os.getpid()),
-            event("eval", 100, t0 + 1, mean_reward=-20.0, mean_queue_veh=30.0),
+            event("eval", 100, t0 + 1, mean_reward=-1200.0, reward_per_step=-20.0,
+                  mean_queue_veh=30.0),
         ])
         await wait_for(pilot, lambda: "live_run" in screen.infos)
         assert screen.infos["live_run"].status == "running"
@@ -307,12 +308,12 @@ async def test_live_new_run_appears_and_its_curve_grows(results: Path) -> None:
 
         metrics = run / "logs" / "metrics.jsonl"
         with open(metrics, "a") as fh:  # a half-written line waits for its end
-            fh.write('{"kind": "eval", "step": 200, "data": {"mean_reward": -1')
+            fh.write('{"kind": "eval", "step": 200, "data": {"reward_per_step": -1')
         await pilot.pause(5 * FAST)
         assert plot.points == 1
         with open(metrics, "a") as fh:
             fh.write('5.0, "mean_queue_veh": 25.0}, "time": ' + str(t0 + 2) + "}\n")
-            fh.write(json.dumps(event("episode", 240, t0 + 3, reward=-9.0)) + "\n")
+            fh.write(json.dumps(event("episode", 240, t0 + 3, reward=-9.0, length=60)) + "\n")
         await wait_for(pilot, lambda: plot.points == 3)
         assert screen.state is not None and screen.state.eval_reward.y == [-20.0, -15.0]
 
@@ -434,7 +435,10 @@ async def test_seed_group_shows_aggregate_and_report(tmp_path: Path) -> None:
         assert screen.infos["sweep"].status == "group"
         await go_to(pilot, "sweep")
         config = text_of(screen.query_one("#config", Static))
-        assert "seed group of 2 runs" in config and "21.5 ± 3.2" in config
+        assert "seed group sweep: 2 runs" in config and "sweep_s1  (not finished)" in config
+        summary = screen.query_one("#summary", DataTable)
+        assert str(summary.get_cell("mean_delay_s", "rl")) == "21.5 ± 3.2"
+        assert "aggregate over 1 seed" in text_of(screen.query_one("#summary-title", Static))
         await pilot.press("7")
         await pilot.pause()
         report = screen.query_one("#report")

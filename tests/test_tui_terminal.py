@@ -62,8 +62,8 @@ class Tmux:
         return subprocess.run([*self.base, *args], capture_output=True, text=True, check=check,
                               timeout=30, env=clean_env())
 
-    def start(self, command: str, cwd: Path) -> None:
-        self("new-session", "-d", "-x", str(WIDTH), "-y", str(HEIGHT), "-s", self.session,
+    def start(self, command: str, cwd: Path, size: tuple[int, int] = (WIDTH, HEIGHT)) -> None:
+        self("new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), "-s", self.session,
              "-c", str(cwd), command)
 
     def alive(self) -> bool:
@@ -165,15 +165,19 @@ def test_terminal_app_trains_a_sanity_run_and_quits(tmux: Tmux, tmp_path: Path) 
 
     form = wait_for(tmux, lambda s: "Start training" in s and "Effective configuration" in s,
                     PAINT_TIMEOUT_S, "the launch form")
-    assert "riemann_sanity" in form  # the suggested run name: sanity mode on riemann
+    assert "lagos_sanity" in form  # the suggested run name: sanity mode on lagos, as the CLI
     assert "mode              sanity" in form
 
+    tmux.keys("Tab", "Enter")  # the scenario list
+    wait_for(tmux, lambda s: "riemann" in s and "simple" in s, PAINT_TIMEOUT_S, "the list")
+    tmux.keys("Down", "Enter")  # riemann: the fastest to train
+    wait_for(tmux, lambda s: "riemann_sanity" in s, PAINT_TIMEOUT_S, "riemann chosen")
     tmux.keys("C-s")
     screen = wait_for(tmux, lambda s: "status: finished" in s, TRAIN_TIMEOUT_S,
                       "the sanity run to finish",
                       fail=lambda s: "status: failed" in s or "status: interrupted" in s)
     assert "training riemann_sanity" in screen  # the dashboard's header
-    assert "PASS" in screen, screen
+    assert "sanity: 6 passed" in screen, screen
     assert "FAIL" not in screen, screen
     assert re.search(r"checkpoint: step [\d,]+ at \d\d:\d\d:\d\d", screen), screen
     assert "100 / 100 steps" in screen, screen
@@ -187,3 +191,54 @@ def test_terminal_app_trains_a_sanity_run_and_quits(tmux: Tmux, tmp_path: Path) 
     assert config["training"]["experiment_name"] == "riemann_sanity"
     assert config["training"]["mode"] == "sanity"
     assert (run / "checkpoints").is_dir()
+
+
+LONG_NAME = "scenarios/lagos_victoria_island_evening_peak_corridor.yaml"
+FIELDS = ("Mode", "Scenario", "Demand", "Device", "Timesteps", "Max hours", "Name", "Seed(s)",
+          "Jobs", "Config file", "Resume", "Sanity checks", "Start training")
+
+
+def test_80x24_every_field_readable_and_training_from_the_keyboard(tmux: Tmux,
+                                                                  tmp_path: Path) -> None:
+    """At 80x24: every field of the form on screen with its value, scenario names in full
+    (a long file name included), then a sanity run on riemann started with keys alone."""
+    (tmp_path / "scenarios").mkdir()
+    builtin = Path(__file__).resolve().parent.parent / "sim" / "scenarios" / "riemann.yaml"
+    (tmp_path / LONG_NAME).write_text(builtin.read_text(encoding="utf-8"), encoding="utf-8")
+    results = tmp_path / "results"
+    rc_file = tmp_path / "exit_code"
+    command = (f"env -u COLUMNS -u LINES ARZ_TUI_CUDA=0 {shlex.join(app_command(results))}; "
+               f"echo $? > {shlex.quote(str(rc_file))}")
+    tmux.start(command, cwd=tmp_path, size=(80, 24))
+
+    form = wait_for(tmux, lambda s: "Start training" in s and LONG_NAME not in s
+                    and "lagos_sanity" in s, PAINT_TIMEOUT_S, "the launch form at 80x24")
+    lines = form.splitlines()
+    assert len(lines) <= 24 and all(len(line) <= 80 for line in lines)
+    for label in FIELDS:
+        assert re.search(rf"^\s+{re.escape(label)}(\s|$)", form, re.M), \
+            f"{label!r} not on screen:\n{form}"
+    for value in ("sanity", "quick", "production", "kaggle", "lagos",
+                  "heavy: the scenario's profile (x1.0)", "cpu", "auto", "lagos_sanity",
+                  "the mode's 100 steps"):
+        assert value in form, f"{value!r} not on screen:\n{form}"
+
+    tmux.keys("Tab", "Enter")  # focus the scenario list and open it
+    listing = wait_for(tmux, lambda s: LONG_NAME in s, PAINT_TIMEOUT_S, "the scenario list")
+    for name in ("lagos", "riemann", "simple", LONG_NAME):
+        assert re.search(rf"(^|\s){re.escape(name)}(\s|$)", listing, re.M), listing
+    tmux.keys("Down", "Enter")  # riemann
+    wait_for(tmux, lambda s: "riemann_sanity" in s, PAINT_TIMEOUT_S, "riemann chosen")
+    tmux.keys("C-s")
+    screen = wait_for(tmux, lambda s: "status: finished" in s, TRAIN_TIMEOUT_S,
+                      "the sanity run to finish at 80x24",
+                      fail=lambda s: "status: failed" in s or "status: interrupted" in s)
+    assert "100 / 100 steps" in screen and "sanity: 6 passed" in screen, screen
+    tmux.keys("2")  # the time-space tab, both diagrams side by side
+    screen = wait_for(tmux, lambda s: "RL policy" in s and "fixed time" in s and "km" in s,
+                      PAINT_TIMEOUT_S, "the time-space tab")
+    assert "veh/km/lane" in screen
+    wait_for_training_exit(results)
+    quit_app(tmux)
+    assert rc_file.read_text().strip() == "0"
+    assert (results / "riemann_sanity" / "training_config.json").is_file()

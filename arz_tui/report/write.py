@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from arz_tui.runstore.atomic import write_json_atomic, write_text_atomic
+from arz_tui.training.sweep import MIN_RUNS_FOR_INTERVAL
 
 COLUMNS = (
     ("mean_delay_s", "mean delay (s/veh)", "{:.1f}"),
@@ -48,12 +49,19 @@ def markdown(results: dict[str, Any], curves: dict[str, Any], command: str,
         lines.append("")
     if curves:
         lines += ["## Learning curves", "",
-                  "Mean evaluation reward per step, mean and 95 % interval over runs:", ""]
+                  "Evaluation reward per decision step (the reward's unit: each evaluation's "
+                  "reward summed over its episodes, divided by their decision steps), mean "
+                  f"over runs; the 95 % interval only with {MIN_RUNS_FOR_INTERVAL} runs or "
+                  "more:", ""]
         for label, points in curves.items():
             if points:
                 last = points[-1]
+                n = int(last.get("n", 1))
+                spread = (f" ± {last['ci95']:.3f} (95 % interval, {n} runs)"
+                          if last.get("ci95") is not None else
+                          f" ({n} run{'s' if n != 1 else ''}: too few for an interval)")
                 lines.append(f"- {label}: {len(points)} evaluations, last at step "
-                             f"{last['step']:,}: {last['mean']:.3f} ± {last['ci95']:.3f}")
+                             f"{last['step']:,}: {last['mean']:.4f} per step{spread}")
         lines.append("")
     if images:
         lines += ["## Plots", ""] + [f"![{Path(p).stem}]({Path(p).name})" for p in images] + [""]
@@ -76,12 +84,16 @@ def plots(results: dict[str, Any], curves: dict[str, Any], out: Path) -> list[st
                 continue
             x = np.array([p["step"] for p in points])
             m = np.array([p["mean"] for p in points])
-            h = np.array([p["ci95"] for p in points])
-            ax.plot(x, m, label=label)
-            ax.fill_between(x, m - h, m + h, alpha=0.25)
+            h = np.array([np.nan if p.get("ci95") is None else p["ci95"] for p in points])
+            n = max(int(p.get("n", 1)) for p in points)
+            ax.plot(x, m, label=label if n >= MIN_RUNS_FOR_INTERVAL
+                    else f"{label} ({n} run{'s' if n != 1 else ''}: no interval)")
+            if np.isfinite(h).any():  # only where enough runs evaluated at that step
+                ax.fill_between(x, m - h, m + h, where=np.isfinite(h), alpha=0.25)
         ax.set_xlabel("training step")
-        ax.set_ylabel("mean evaluation reward")
-        ax.set_title("Learning curves (mean and 95 % interval over runs)")
+        ax.set_ylabel("evaluation reward per decision step")
+        ax.set_title("Learning curves (mean over runs; 95 % interval from "
+                     f"{MIN_RUNS_FOR_INTERVAL} runs)")
         ax.legend()
         fig.tight_layout()
         path = out / "learning_curves.png"

@@ -47,6 +47,8 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     GROUP = "group"
+    STUDY = "study"
+    PRUNED = "pruned"
     UNREADABLE = "unreadable"
 
 
@@ -119,6 +121,10 @@ class CheckpointSaved(Payload):
 
 class Evaluation(_Metrics):
     mean_reward: Number = None
+    """SB3's: the mean over episodes of each episode's reward sum."""
+    reward_per_step: Number = None
+    """The evaluation's reward per decision step: comparable with the baseline's and the
+    final evaluation's `mean_reward` (also per step) whatever the episode length."""
     n_episodes: int = 0
 
 

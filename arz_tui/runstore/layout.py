@@ -23,6 +23,8 @@ MANIFEST_RE = re.compile(r"^checkpoint_(\d+)\.json$")
 TMP_SUFFIX = ".tmp"
 LOCK_NAME = ".lock"
 GROUP_FILE = "group.json"
+TRIAL_FILE = "trial.json"
+TUNING_DIR = "tuning"
 AGGREGATE_FILE = "aggregate.json"
 REPORT_DIR = "report"
 TUNING_DIR = "tuning"
@@ -54,6 +56,8 @@ class RunLayout:
         self.evaluations_partial = self.eval / ".evaluations.partial"
         self.summary = self.eval / "summary.json"
         self.config = self.root / "training_config.json"
+        self.trial = self.root / TRIAL_FILE
+        """A tuning trial's outcome (complete, pruned, failed), written by the tuner."""
 
     @property
     def name(self) -> str:

@@ -29,10 +29,12 @@ from arz_tui.runstore.files import (
 from arz_tui.runstore.layout import GROUP_FILE, RunLayout
 from arz_tui.runstore.records import (
     Aggregate,
+    BestTrial,
     GroupMarker,
     GroupStatus,
     SavedRunConfig,
     Summary,
+    TrialRecord,
 )
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
@@ -170,7 +172,13 @@ def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
               else RunStatus.RUNNING if holder is not None else RunStatus.INTERRUPTED)
     scenario = config.env.scenario if config else getattr(started, "scenario", None)
     mode = training.mode if training else getattr(started, "mode", None)
-    return RunInfo(
+    reason = None
+    trial = maybe_record(lay.trial, TrialRecord, root)
+    if trial is not None and trial.state == "pruned" and status != RunStatus.RUNNING:
+        status = RunStatus.PRUNED  # stopped by the tuner's pruner: not for resuming
+        reason = f"pruned at step {trial.pruned_at:,}" if trial.pruned_at is not None \
+            else "pruned"
+    return RunInfo(reason=reason,
         name=printable(path.name), path=path, status=status,
         scenario=printable(scenario, 60) if scenario else None,
         mode=printable(mode, 20) if mode else None, steps=steps, total=total or None,
@@ -268,3 +276,38 @@ def read_group_view(path: Path, root: Path | None = None) -> GroupView:
     agg = read_aggregate(path, root)
     return GroupView(marker, agg, group_status(marker) if marker else None,
                      [printable(m) for m in marker.members] if marker else [])
+
+
+@dataclass
+class StudyView:
+    """A tuning study folder (tuning/STUDY): its trials' runs and the best trial."""
+
+    name: str
+    path: Path
+    trials: list[RunInfo]
+    outcomes: dict[str, TrialRecord]
+    """trial folder name -> how optuna ended it (trials still running have none)."""
+    best: BestTrial | None = None
+    best_config: Path | None = None
+
+
+def read_study(path: Path, root: Path | None = None) -> StudyView:
+    """A study folder; never raises (unreadable trials are listed as such)."""
+    root = Path(root) if root is not None else path.parent
+    trials: list[RunInfo] = []
+    outcomes: dict[str, TrialRecord] = {}
+    try:
+        folders = sorted((p for p in path.iterdir() if p.name.startswith("trial_")
+                          and p.is_dir() and not p.is_symlink()),
+                         key=lambda p: (len(p.name), p.name))
+    except OSError:
+        folders = []
+    for folder in folders:
+        trials.append(read_run_info(folder, root))
+        outcome = maybe_record(RunLayout(folder).trial, TrialRecord, root)
+        if outcome is not None:
+            outcomes[folder.name] = outcome
+    best = maybe_record(path / "best_trial.json", BestTrial, root)
+    config = path / "best_config.json"
+    return StudyView(printable(path.name), path, trials, outcomes, best,
+                     config if config.is_file() and not config.is_symlink() else None)

@@ -95,6 +95,29 @@ class CurvePoint(BaseModel):
     n: int = 0
 
 
+class TrialRecord(_Record):
+    """trial.json in a tuning trial's run folder: how optuna ended the trial."""
+
+    study: str
+    number: int
+    state: str
+    """complete, pruned or fail (optuna's TrialState, lower case)."""
+    value: Number = None
+    pruned_at: int | None = None
+    """The training step whose evaluation the pruner judged."""
+    params: dict[str, Any] = {}
+
+
+class BestTrial(_Record):
+    """best_trial.json of a tuning study: the best complete trial so far."""
+
+    study: str = ""
+    trial: int
+    value: Number = None
+    objective: str = ""
+    params: dict[str, Any] = {}
+
+
 class Aggregate(_Record):
     """aggregate.json: mean and 95 % interval over the seeds that finished."""
 

@@ -17,7 +17,8 @@ METRICS = (
     ("mean_queue_veh", "mean queue (veh)", "{:.1f}"),
     ("max_queue_veh", "max queue (veh)", "{:.1f}"),
     ("vehicles_served", "vehicles served", "{:.0f}"),
-    ("episode_reward", "episode reward", "{:.2f}"),
+    ("mean_reward", "reward per step", "{:.4f}"),
+    ("episode_reward", "reward per episode", "{:.2f}"),
 )
 
 
@@ -27,9 +28,15 @@ class BatchPrinter:
 
     def __init__(self, console: Console | None = None) -> None:
         self.console = console or Console(highlight=False)
+        # Piped or redirected (a log file, a notebook): lines are not wrapped at rich's default
+        # 80 columns, and progress is a line per tenth of the run instead of a live bar.
+        self.live = self.console.is_terminal
+        if not self.live:
+            self.console.soft_wrap = True
         self.progress: Progress | None = None
         self.task: TaskID | None = None
         self.baseline: dict[str, Any] = {}
+        self._next_line_at = 0
 
     def __call__(self, event: Event) -> None:
         handler = getattr(self, f"_on_{event.kind}", None)
@@ -61,7 +68,7 @@ class BatchPrinter:
         self.progress = Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(),
             TextColumn("{task.completed:,}/{task.total:,}"),
-            TextColumn("reward {task.fields[reward]}  queue {task.fields[queue]} veh  "
+            TextColumn("reward/ep {task.fields[reward]}  queue {task.fields[queue]} veh  "
                        "eps {task.fields[eps]}  {task.fields[fps]} steps/s"),
             TimeRemainingColumn(), console=self.console)
         self.progress.start()
@@ -70,6 +77,9 @@ class BatchPrinter:
 
     def _on_progress(self, e: Event) -> None:
         d = e.data
+        if not self.live:
+            self._progress_line(e)
+            return
         if self.progress is None:
             self._start_bar(int(d.get("total") or 0))
         reward = d.get("mean_episode_reward")
@@ -77,6 +87,20 @@ class BatchPrinter:
             self.task, completed=e.step, reward="-" if reward is None else f"{reward:.3f}",
             queue=f"{d.get('queue_veh', 0):.0f}", eps=f"{d.get('epsilon', 0):.2f}",
             fps=f"{d.get('fps', 0):,.0f}")
+
+    def _progress_line(self, e: Event) -> None:
+        d = e.data
+        total = int(d.get("total") or 0)
+        if e.step < self._next_line_at and e.step < total:
+            return
+        self._next_line_at = e.step + max(total // 10, 1)
+        reward = d.get("mean_episode_reward")
+        eta = d.get("eta_s")
+        self._line(f"  step {e.step:,}/{total:,}: reward "
+                   f"{'-' if reward is None else f'{reward:.3f}'} per episode, queue "
+                   f"{d.get('queue_veh', 0):.0f} veh, eps {d.get('epsilon', 0):.2f}, "
+                   f"{d.get('fps', 0):,.0f} steps/s, ETA "
+                   f"{'-' if eta is None else f'{int(eta) // 60}:{int(eta) % 60:02d}'}")
 
     def _on_checkpoint(self, e: Event) -> None:
         self._line(f"  checkpoint at step {e.step:,}: {e.data.get('model')}")
@@ -88,12 +112,15 @@ class BatchPrinter:
 
     def _on_eval(self, e: Event) -> None:
         d = e.data
-        self._line(f"  eval at step {e.step:,}: reward {d.get('mean_reward', 0):.3f}, mean queue "
+        per_step = d.get("reward_per_step")
+        self._line(f"  eval at step {e.step:,}: reward "
+                   f"{'-' if per_step is None else f'{per_step:.4f}'} per step, mean queue "
                    f"{d.get('mean_queue_veh', 0):.1f} veh, mean delay "
                    f"{d.get('mean_delay_s', 0):.1f} s/veh")
 
     def _on_best_model(self, e: Event) -> None:
-        self._line(f"  new best model at step {e.step:,} (reward {e.data.get('mean_reward'):.3f})")
+        self._line(f"  new best model at step {e.step:,} (reward "
+                   f"{e.data.get('mean_reward'):.3f} per episode)")
 
     def _stop_bar(self) -> None:
         if self.progress is not None:

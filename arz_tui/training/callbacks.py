@@ -113,9 +113,12 @@ class ProgressCallback(_AlignedCallback):
 
     def _publish(self, now: float) -> None:
         steps = int(self.num_timesteps)
-        fps = (steps - self._n_last) / max(now - self._t_last, 1e-9)
         done = steps - self._n_start
         rate = done / max(now - self._t_start, 1e-9)
+        # The closing report often follows a periodic one at the same step: show the run's
+        # mean rate then, not 0 steps/s.
+        fps = ((steps - self._n_last) / max(now - self._t_last, 1e-9)
+               if steps > self._n_last else rate)
         info = (self.locals.get("infos") or [{}])[0]
         self.events.publish(
             EventKind.PROGRESS, steps, total=self.total, fps=fps,
@@ -291,6 +294,7 @@ class PhysicalEvalCallback(EvalCallback):
         step = int(self.num_timesteps)
         means = mean_of(self._totals)
         self.events.publish(EventKind.EVAL, step, mean_reward=self.last_mean_reward,
+                            reward_per_step=self._reward_per_step(),
                             n_episodes=self.n_eval_episodes, **means)
         if self._timespace:
             save_npy_atomic(self.layout.timespace("rl"), np.stack(self._timespace))
@@ -303,6 +307,14 @@ class PhysicalEvalCallback(EvalCallback):
             self.events.publish(EventKind.BEST_MODEL, step, mean_reward=self.best_mean_reward,
                                 path=str(self.layout.best_model))
         return keep_going
+
+
+    def _reward_per_step(self) -> float | None:
+        """The last evaluation's rewards summed over its episodes, per decision step."""
+        if not self.evaluations_results or not self.evaluations_length:
+            return None
+        steps = float(np.sum(self.evaluations_length[-1]))
+        return float(np.sum(self.evaluations_results[-1])) / steps if steps > 0 else None
 
 
 class StopCallback(_AlignedCallback):

@@ -86,10 +86,11 @@ def describe(event: Event) -> str:
     if k == EventKind.CHECKPOINT:
         return f"saved {d.get('model')}"
     if k == EventKind.EVAL:
-        return (f"mean_reward={_f(d.get('mean_reward'), '.3f')} "
+        return (f"reward/step={_f(d.get('reward_per_step'), '.4f')} "
+                f"reward/episode={_f(d.get('mean_reward'), '.3f')} "
                 f"mean_queue={_f(d.get('mean_queue_veh'), '.1f')}")
     if k == EventKind.BEST_MODEL:
-        return f"new best {_f(d.get('mean_reward'), '.3f')}"
+        return f"new best: reward/episode {_f(d.get('mean_reward'), '.3f')}"
     if k in (EventKind.RUN_STARTED, EventKind.RUN_FINISHED, EventKind.RUN_INTERRUPTED,
              EventKind.RUN_FAILED, EventKind.LOG, EventKind.SANITY_REPORT):
         return str(d.get("message", ""))

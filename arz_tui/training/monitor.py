@@ -87,6 +87,8 @@ class RunState:
     log: list[str] = field(default_factory=list)
     version: int = 0
     """Bumped by every event: views redraw only when it changed."""
+    _episode_length: int = 0
+    """Decisions per episode, from the last training episode (for older eval events)."""
 
     def apply(self, event: Event | dict[str, Any]) -> None:
         """Fold in one event (a dict is parsed first; ValueError if it is not an event)."""
@@ -121,13 +123,25 @@ class RunState:
             self.epsilon_curve.add(e.step, d.get("epsilon"))
             self.fps_curve.add(e.step, d.get("fps"))
         elif kind == EventKind.EPISODE:
-            self.episode_reward.add(e.step, d.get("reward"))
+            # Per decision step, as every other reward the views show.
+            reward, length = d.get("reward"), d.get("length")
+            if isinstance(length, int) and length > 0:
+                self._episode_length = length
+            per_step = reward / length if isinstance(reward, int | float) and \
+                isinstance(length, int) and length > 0 else None
+            self.episode_reward.add(e.step, per_step)
             self.episode_queue.add(e.step, (d.get("totals") or {}).get("mean_queue_veh"))
         elif kind == EventKind.BASELINE:
             self.baseline = dict(d)
         elif kind == EventKind.EVAL:
             self.evals.append({"step": e.step, **d})
-            self.eval_reward.add(e.step, d.get("mean_reward"))
+            per_step = d.get("reward_per_step")
+            if per_step is None and isinstance(d.get("mean_reward"), int | float) \
+                    and self._episode_length:
+                # Runs from before reward_per_step: episodes have a fixed number of decisions
+                # (episode_s / decision_interval_s), as the training episodes show.
+                per_step = d["mean_reward"] / self._episode_length
+            self.eval_reward.add(e.step, per_step)
             self.eval_queue.add(e.step, d.get("mean_queue_veh"))
         elif kind == EventKind.BEST_MODEL:
             self.best = {"step": e.step, **d}

@@ -52,6 +52,10 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float]:
     return float(x.mean()), float(t95(x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
 
 
+MIN_RUNS_FOR_INTERVAL = 3
+"""A learning curve's 95 % interval is drawn from this many runs up: with two, Student's t
+has one degree of freedom (x12.7) and the band says nothing but "two runs"."""
+
 MAX_SEEDS = 200
 """More seeds than this in one sweep is a typo (0-100000), not an experiment."""
 
@@ -160,14 +164,20 @@ def run_seeds(base_args: list[str], name: str, seeds: list[int], jobs: int,
 
 
 def eval_curve(runs: Sequence[Path]) -> list[dict[str, float]]:
-    """Mean evaluation reward per step over runs (each run's evaluations.npz), with the
-    mean, 95 % interval and number of runs at each step; unreadable files are skipped."""
+    """Evaluation reward per decision step (each evaluation's reward sum over its episodes'
+    decision steps, from each run's evaluations.npz) at each training step: the mean over
+    runs, its 95 % interval (None below MIN_RUNS_FOR_INTERVAL runs) and the number of runs;
+    unreadable files are skipped."""
     by_step: dict[int, list[float]] = {}
     for run in runs:
         history = read_evaluations(RunLayout(run))
-        for step, rewards in zip(history.timesteps, history.results, strict=False):
-            by_step.setdefault(step, []).append(float(np.mean(rewards)))
-    return [{"step": step, "mean": mean_ci(v)[0], "ci95": mean_ci(v)[1], "n": len(v)}
+        for step, rewards, lengths in zip(history.timesteps, history.results,
+                                          history.ep_lengths, strict=False):
+            steps = float(np.sum(lengths))
+            if steps > 0:
+                by_step.setdefault(step, []).append(float(np.sum(rewards)) / steps)
+    return [{"step": step, "mean": mean_ci(v)[0],
+             "ci95": mean_ci(v)[1] if len(v) >= MIN_RUNS_FOR_INTERVAL else None, "n": len(v)}
             for step, v in sorted(by_step.items())]
 
 

@@ -58,6 +58,10 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
     p.add_argument("--max-hours", type=positive_float, default=None,
                    help="wall-clock budget: checkpoint and exit 0 when reached "
                         "(default 8.5 in kaggle mode)")
+    p.add_argument("--demand-level", type=demand_level, default=None,
+                   help="demand profile multiplier: light 0.5, moderate 0.75, heavy 1.0 (the "
+                        "scenario's profile, default), saturated 1.25, a number >= 0, or random "
+                        "(a named level drawn per episode)")
     p.add_argument("--seeds", default=None,
                    help="train one run per seed, e.g. 0,1,2 or 0-4: folders NAME_sSEED and an "
                         "aggregate (mean, 95%% interval) in NAME/")
@@ -70,6 +74,23 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
                    help="a saved training_config.json, or a JSON/YAML TrainingConfig; flags "
                         "override it")
     return p
+
+
+def demand_level(text: str) -> str | float:
+    """An argparse type: a named demand level, `random`, or a multiplier >= 0."""
+    from arz_tui.env.config import DEMAND_LEVELS
+
+    if text in DEMAND_LEVELS or text == "random":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a demand level: {', '.join(DEMAND_LEVELS)}, random or a number "
+            ">= 0") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a number >= 0")
+    return value
 
 
 def _load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -128,12 +149,17 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         training["mode"] = args.mode
     mode = training.get("mode", "production")
 
+    demand: dict[str, Any] = {}
+    if args.demand_level == "random":
+        demand = {"random_demand_level": True}
+    elif args.demand_level is not None:
+        demand = {"demand_level": args.demand_level, "random_demand_level": False}
     if env_fields is not None:
         if args.scenario is not None:
             env_fields["scenario"] = args.scenario
-        env_config = EnvConfig.build(**env_fields)
+        env_config = EnvConfig.build(**{**env_fields, **demand})
     else:
-        env_config = EnvConfigBuilder.for_training(args.scenario or "lagos")
+        env_config = EnvConfigBuilder.for_training(args.scenario or "lagos", **demand)
 
     overrides = {"total_timesteps": args.timesteps, "device": args.device, "seed": args.seed,
                  "n_envs": args.n_envs,
@@ -260,6 +286,7 @@ def _sweep(args: argparse.Namespace, argv: list[str], seeds: list[int], env_conf
     name = training_config.experiment_name
     results = training_config.results_dir
     console = Console(highlight=False)
+    console.soft_wrap = not console.is_terminal  # piped (the TUI, a log): whole lines
     console.print(f"[bold]{name}[/]: {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
                   f"{args.jobs} at a time, {training_config.mode} mode on "
                   f"{env_config.scenario}")

@@ -16,7 +16,10 @@ is shown as plain text (never Rich markup) with control characters replaced.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from rich.cells import cell_len
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -36,32 +40,39 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
+    Input,
     Log,
     Markdown,
     Static,
     TabbedContent,
     TabPane,
 )
+from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker
 
 from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
 from arz_tui.runstore.files import Unreadable, text_tail
-from arz_tui.runstore.layout import report_dir
+from arz_tui.runstore.layout import TUNING_DIR, report_dir
 from arz_tui.runstore.reader import (
     FileEntry,
     RunInfo,
+    StudyView,
     log_tail,
     model_files,
     printable,
     read_aggregate,
     read_config,
     read_run_info,
+    read_study,
     read_summary,
     read_timespace,
 )
 from arz_tui.runstore.records import Aggregate, SavedRunConfig, Summary
-from arz_tui.training.monitor import RunState, load_state
+from arz_tui.training.monitor import RunState, Series, load_state
+from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.messages import ResumeRequested
+from arz_tui.tui.prompt import PromptScreen
+from arz_tui.tui.tensorboard import show_tensorboard_hint
 from arz_tui.tui.widgets import Heatmap, Line, SeriesPlot
 
 REFRESH_S = 1.0
@@ -76,6 +87,8 @@ STATUS_STYLE = {
     "failed": "red",
     "unreadable": "dim red",
     "group": "magenta",
+    "study": "magenta",
+    "pruned": "yellow",
 }
 
 # (key, label, format, lower is better)
@@ -103,6 +116,8 @@ SHORT_REASONS = (
 )
 
 TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report")
+SORTS = ("date", "name", "status", "best reward")
+SUMMARY_LABELS = ("metric", "RL (DQN)", "fixed time", "RL vs fixed")
 
 
 # ---------------------------------------------------------------------- formatting
@@ -212,6 +227,28 @@ class RunLister:
         self._cache[path.name] = _Cached(signature, info)
         return info
 
+    def _studies(self, tuning: Path) -> list[RunInfo]:
+        """tuning/STUDY rows (trials, best value) and one row per trial (STUDY/trial_N)."""
+        rows: list[RunInfo] = []
+        try:
+            folders = sorted(p for p in tuning.iterdir() if p.is_dir() and not p.is_symlink())
+        except OSError:
+            return rows
+        for folder in folders:
+            view = read_study(folder, self.root)
+            states = [view.outcomes[t.path.name].state if t.path.name in view.outcomes
+                      else str(t.status) for t in view.trials]
+            counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
+            best = (f"; best {view.best.value:.3f} (trial {view.best.trial})"
+                    if view.best is not None and view.best.value is not None else "")
+            date = max((t.date or 0.0 for t in view.trials), default=None) or None
+            rows.append(RunInfo(printable(f"{TUNING_DIR}/{view.name}"), folder,
+                                RunStatus.STUDY, date=date,
+                                reason=printable(f"{len(view.trials)} trials ({counts}){best}")))
+            rows += [replace(t, name=printable(f"{view.name}/{t.path.name}"))
+                     for t in view.trials]
+        return rows
+
     def list(self) -> list[RunInfo]:
         """Runs newest first, then the unreadable entries by name."""
         try:
@@ -220,13 +257,26 @@ class RunLister:
         except OSError as err:
             self.error = f"cannot list {self.root}: {err.strerror or err}"
             entries = []
+        studies = [p for p in entries if p.name == TUNING_DIR and p.is_dir()
+                   and not p.is_symlink()]
+        entries = [p for p in entries if p not in studies]
         runs = [self._read(p) for p in entries]
+        trials: dict[str, list[RunInfo]] = {}
+        for tuning in studies:
+            for row in self._studies(tuning):
+                if row.status == RunStatus.STUDY:
+                    runs.append(row)
+                    trials[row.name] = []
+                else:
+                    trials[f"{TUNING_DIR}/{row.name.split('/')[0]}"].append(row)
         names = {p.name for p in entries}
         for gone in set(self._cache) - names:
             del self._cache[gone]
         readable = sorted((r for r in runs if r.status != "unreadable"),
                           key=lambda r: (-(r.date or 0.0), r.name))
         unreadable = sorted((r for r in runs if r.status == "unreadable"), key=lambda r: r.name)
+        # Each study is followed by its trials, in trial order.
+        readable = [row for r in readable for row in [r, *trials.get(r.name, [])]]
         return readable + unreadable
 
 
@@ -247,6 +297,7 @@ class RunDetails:
     log: list[str] | None = None
     report: str = ""
     aggregate: Aggregate | None = None
+    study: StudyView | None = None
 
 
 ArrayCache = dict[Path, tuple[tuple[int, int] | None, np.ndarray | None]]
@@ -273,6 +324,9 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
                                cap=256 * 1024)
     if info.status == RunStatus.GROUP:
         details.aggregate = read_aggregate(path, root)
+        return details
+    if info.status == RunStatus.STUDY:
+        details.study = read_study(path, root)
         return details
     if info.status == RunStatus.UNREADABLE:
         return details
@@ -322,9 +376,19 @@ class ResultsScreen(Screen):
     TITLE = "Results"
 
     BINDINGS = [
-        Binding("r", "resume", "Resume"),
-        Binding("space", "mark", "Mark"),
-        Binding("c", "compare", "Compare"),
+        Binding("r", "resume", "Resume", tooltip="Resume the selected run (asks first)"),
+        Binding("space", "mark", "Mark", tooltip="Mark or unmark the run for comparison"),
+        Binding("c", "compare", "Compare", tooltip="Compare the two marked runs"),
+        Binding("slash", "filter", "Filter", key_display="/",
+                tooltip="Filter runs by name, scenario, mode or status"),
+        Binding("o", "sort", "Sort", tooltip="Sort by date, name, status or best reward"),
+        Binding("g", "report", "Report", tooltip="Write a report of the selected run or "
+                "group against the baselines (in the background)"),
+        Binding("n", "rename", "Rename", show=False, tooltip="Rename the selected run"),
+        Binding("d", "delete", "Delete", show=False,
+                tooltip="Delete the selected run or group (asks first)"),
+        Binding("t", "tensorboard", "TensorBoard", show=False,
+                tooltip="The command that opens this run in TensorBoard"),
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-7"),
         Binding("2", "show_tab('curves')", "Curves", show=False),
         Binding("3", "show_tab('timespace')", "Time-space", show=False),
@@ -338,6 +402,9 @@ class ResultsScreen(Screen):
 
     DEFAULT_CSS = """
     ResultsScreen #runs { height: 35%; min-height: 5; }
+    ResultsScreen #filter { display: none; }
+    ResultsScreen.-filtering #filter { display: block; }
+    ResultsScreen #report-progress { height: auto; max-height: 12; padding: 0 1; }
     ResultsScreen #detail-header { height: 1; padding: 0 1; background: $boost; }
     ResultsScreen #tabs { height: 1fr; }
     ResultsScreen TabPane { padding: 0; }
@@ -378,10 +445,17 @@ class ResultsScreen(Screen):
         self._io: Worker | None = None
         self._again = False
         self._arrays: ArrayCache = {}  # used by one worker at a time
+        self.all_runs: list[RunInfo] = []
+        self.filter_text = ""
+        self.sort_key = SORTS[0]
+        self.reporting: str | None = None
+        """The run or group a report is being written for (one at a time)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="filter: part of a name, scenario, mode or status (esc clears)",
+                    id="filter", compact=True)
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Static("", id="detail-header")
         with TabbedContent(id="tabs", initial="pane-overview"):
@@ -392,7 +466,7 @@ class ResultsScreen(Screen):
                     yield Static("", id="summary-title")
                     yield DataTable(id="summary", cursor_type="row", show_cursor=False)
             with TabPane("2 Curves", id="pane-curves"), Horizontal():
-                yield SeriesPlot("reward", id="curve-reward")
+                yield SeriesPlot("reward per decision step", id="curve-reward")
                 yield SeriesPlot("queue (veh)", id="curve-queue")
             with TabPane("3 Time-space", id="pane-timespace"), Horizontal():
                 yield Heatmap("RL (DQN)", id="ts-rl")
@@ -404,9 +478,10 @@ class ResultsScreen(Screen):
             with TabPane("6 Compare", id="pane-compare"):
                 yield Static("mark two runs with space, then press c", id="compare-note")
                 with Horizontal():
-                    yield SeriesPlot("eval mean reward", id="compare-eval")
-                    yield SeriesPlot("episode reward", id="compare-episodes")
+                    yield SeriesPlot("eval reward per step", id="compare-eval")
+                    yield SeriesPlot("training reward per step", id="compare-episodes")
             with TabPane("7 Report", id="pane-report"), VerticalScroll():
+                yield Static("", id="report-progress")
                 yield Markdown("", id="report")
         yield Footer()
 
@@ -416,8 +491,8 @@ class ResultsScreen(Screen):
             runs.add_column(label, key=key)
         self._widths = _widths([])
         summary = self.query_one("#summary", DataTable)
-        for key, label in (("metric", "metric"), ("rl", "RL (DQN)"),
-                           ("fixed", "fixed time"), ("change", "RL vs fixed")):
+        for key, label in zip(("metric", "rl", "fixed", "change"), SUMMARY_LABELS,
+                              strict=True):
             summary.add_column(label, key=key)
         ckpt = self.query_one("#checkpoints", DataTable)
         for key, label in (("file", "file"), ("size", "size"), ("time", "modified (UTC)")):
@@ -444,6 +519,8 @@ class ResultsScreen(Screen):
             note = f"pid {info.holder}"
         elif info.resumable:
             note = "resumable (r)" if info.has_checkpoint else "from step 0 (r)"
+        elif info.status in (RunStatus.PRUNED, RunStatus.STUDY):
+            note = info.reason or ""
         else:
             note = ""
         mark = "● " if info.name in self.marked else "  "
@@ -495,6 +572,7 @@ class ResultsScreen(Screen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id != "runs" or event.row_key is None:
             return
+        self.refresh_bindings()  # what works depends on the highlighted run
         name = event.row_key.value
         # Rebuilding the table posts highlights of rows the cursor has already left.
         if name is not None and name != self.selected and name == self._cursor_name():
@@ -558,29 +636,90 @@ class ResultsScreen(Screen):
         self.query_one("#report", Markdown).update(text)
 
     def _render_group(self, info: RunInfo, details: RunDetails) -> None:
-        """A seed group: its members and the aggregate over seeds."""
+        """A seed group: its members, the aggregate over seeds as a table, and its learning
+        curve (mean over seeds per decision step, the band only from three seeds)."""
         self._clear_details()
         agg = details.aggregate
-        lines = [f"{info.name}: {info.reason}"]
-        if agg is not None:
-            lines.append(f"seeds {agg.seeds}, finished {len(agg.finished)} of "
-                         f"{len(agg.members)}" + ("" if agg.complete else " (incomplete)"))
-            for key, label, fmt, _ in SUMMARY_METRICS:
-                cells = []
-                for controller in ("rl", "fixed_time"):
-                    m = agg.metrics.get(controller, {}).get(key)
-                    cells.append("-" if m is None or m.mean is None else
-                                 f"{fmt.format(m.mean)} ± {fmt.format(m.ci95 or 0.0)}")
-                lines.append(f"{label:24s} RL {cells[0]:>18s}   fixed time {cells[1]:>16s}")
-        else:
-            lines.append("no aggregate.json yet (the seeds are still training?)")
+        if agg is None:
+            self.query_one("#config", Static).update(Text(printable(
+                f"{info.name}: {info.reason}\nno aggregate.json yet (the seeds are still "
+                "training?)", 5000)))
+            self._render_report(info, details)
+            return
+        n = len(agg.finished)
+        lines = [f"seed group {info.name}: {len(agg.members)} runs"
+                 + ("" if agg.complete else " (incomplete)"),
+                 f"seeds      {', '.join(map(str, agg.seeds))}",
+                 f"finished   {n} of {len(agg.members)}"]
+        for member in agg.members:
+            lines.append(f"  {member}" + ("" if member in agg.finished else "  (not finished)"))
+        lines += ["", "values: mean over the finished seeds ± the 95 % interval"
+                  + (" (Student's t: wide with few seeds)" if n < 5 else "")]
         self.query_one("#config", Static).update(Text(printable("\n".join(lines), 5000)))
+
+        def means(controller: str) -> dict[str, Any]:
+            return {k: m.mean for k, m in agg.metrics.get(controller, {}).items()}
+
+        self._set_summary(f"aggregate over {n} seed{'s' if n != 1 else ''} (aggregate.json)",
+                          means("rl"), means("fixed_time"))
+        table = self.query_one("#summary", DataTable)
+        for key, _label, spec, _lower in SUMMARY_METRICS:  # mean ± interval in the cells
+            for column, controller in (("rl", "rl"), ("fixed", "fixed_time")):
+                m = agg.metrics.get(controller, {}).get(key)
+                if m is not None and m.mean is not None and key in table.rows:
+                    cell = _num(m.mean, spec) + (f" ± {_num(m.ci95, spec)}"
+                                                 if m.ci95 and (m.n or n) > 1 else "")
+                    table.update_cell(key, column, cell)
+        mean, low, high = Series(), Series(), Series()
+        for point in agg.eval_curve:
+            mean.add(point.step, point.mean)
+            if point.ci95 is not None and point.mean is not None and point.n >= 3:
+                low.add(point.step, point.mean - point.ci95)
+                high.add(point.step, point.mean + point.ci95)
+        lines_ = [Line(f"mean over {n} seeds", mean, "cyan")]
+        if len(low):
+            lines_ += [Line("95 % interval", low, "blue"), Line("", high, "blue")]
+        self.query_one("#curve-reward", SeriesPlot).set_lines(lines_)
         self._render_report(info, details)
+
+    def _render_study(self, info: RunInfo, details: RunDetails) -> None:
+        """A tuning study: its objective, best trial and configuration, and every trial with
+        how it ended (pruned trials say so; they are not resumable runs)."""
+        self._clear_details()
+        study = details.study
+        if study is None:
+            return
+        lines = [f"tuning study {study.name}: {info.reason}"]
+        if study.best is not None:
+            best = study.best
+            lines += [f"objective  {best.objective}",
+                      f"best       trial {best.trial}: {_num(best.value, '{:.4f}')}"]
+            lines += [f"  {key:<24} {value}" for key, value in best.params.items()]
+        if study.best_config is not None:
+            lines += ["", f"best config {study.best_config}", "train it with:",
+                      f"  arz-tui run --config {study.best_config} --name {study.name}_best"]
+        self.query_one("#config", Static).update(Text(printable("\n".join(lines), 8000)))
+        self.query_one("#summary-title", Static).update(Text("trials", style="bold"))
+        table = self.query_one("#summary", DataTable)
+        table.clear()
+        self._summary_labels(("trial", "outcome", "value", "steps"))
+        for trial in study.trials:
+            outcome = study.outcomes.get(trial.path.name)
+            state = outcome.state if outcome is not None else str(trial.status)
+            if outcome is not None and outcome.pruned_at is not None:
+                state += f" at {outcome.pruned_at:,}"
+            value = outcome.value if outcome is not None else None
+            table.add_row(trial.path.name, Text(state, style=STATUS_STYLE.get(
+                          state.split()[0], "green" if state == "complete" else "")),
+                          _num(value, "{:.4f}"), _steps(trial))
 
     def _render_details(self, info: RunInfo, details: RunDetails) -> None:
         self._render_header(info)
         if info.status == RunStatus.GROUP:
             self._render_group(info, details)
+            return
+        if info.status == RunStatus.STUDY:
+            self._render_study(info, details)
             return
         if info.status == RunStatus.UNREADABLE:
             self._clear_details()
@@ -646,10 +785,10 @@ class ResultsScreen(Screen):
         row("started", f"{fmt_time(info.date)} UTC")
         row("last event", f"{fmt_time(state.updated)} UTC" if state.updated else None)
         if state.best:
-            row("best eval", f"{_num(state.best.get('mean_reward'))} at step "
+            row("best eval", f"{_num(state.best.get('mean_reward'))} per episode at step "
                              f"{_num(state.best.get('step', 0), '{:,.0f}')}")
         elif info.best_reward is not None:
-            row("best eval", _num(info.best_reward))
+            row("best eval", f"{_num(info.best_reward)} per episode")
         if dqn:
             row("learning rate", dqn.get("learning_rate"))
             row("buffer / batch", f"{dqn.get('buffer_size', '-')} / {dqn.get('batch_size', '-')}")
@@ -696,11 +835,18 @@ class ResultsScreen(Screen):
         else:
             self._set_summary("no evaluation yet", None, None)
 
+    def _summary_labels(self, labels: tuple[str, ...]) -> None:
+        table = self.query_one("#summary", DataTable)
+        for key, label in zip(("metric", "rl", "fixed", "change"), labels, strict=True):
+            table.columns[ColumnKey(key)].label = Text(label)
+        table.refresh()
+
     def _set_summary(self, title: str, rl: dict[str, Any] | None,
                      base: dict[str, Any] | None) -> None:
         self.query_one("#summary-title", Static).update(Text(title, style="bold"))
         table = self.query_one("#summary", DataTable)
         table.clear()
+        self._summary_labels(SUMMARY_LABELS)
         if rl is None and base is None:
             return
         rl, base = rl or {}, base or {}
@@ -717,11 +863,11 @@ class ResultsScreen(Screen):
     def _render_curves(self) -> None:
         state = self.state or RunState()
         base = state.baseline
-        ref_reward = base.get("episode_reward")
+        ref_reward = base.get("mean_reward")  # per step, as the lines
         ref_queue = base.get("mean_queue_veh")
         self.query_one("#curve-reward", SeriesPlot).set_lines(
-            [Line("eval mean reward", state.eval_reward, "cyan"),
-             Line("episode reward", state.episode_reward, "yellow")],
+            [Line("eval", state.eval_reward, "cyan"),
+             Line("training episodes", state.episode_reward, "yellow")],
             [("fixed time", ref_reward, "red")] if _finite(ref_reward) else None)
         self.query_one("#curve-queue", SeriesPlot).set_lines(
             [Line("eval mean queue", state.eval_queue, "cyan"),
@@ -781,7 +927,22 @@ class ResultsScreen(Screen):
 
     def on_listed(self, message: Listed) -> None:
         if self.is_attached:
-            self._show_runs(message.runs)
+            self.all_runs = message.runs
+            self._show_runs(self._visible())
+
+    def _visible(self) -> list[RunInfo]:
+        """The listed runs that match the filter, in the chosen order."""
+        words = self.filter_text.lower().split()
+        runs = [r for r in self.all_runs
+                if all(any(w in str(v or "").lower()
+                           for v in (r.name, r.scenario, r.mode, r.status)) for w in words)]
+        if self.sort_key == "name":
+            runs.sort(key=lambda r: r.name.lower())
+        elif self.sort_key == "status":
+            runs.sort(key=lambda r: (str(r.status), r.name.lower()))
+        elif self.sort_key == "best reward":
+            runs.sort(key=lambda r: (r.best_reward is None, -(r.best_reward or 0.0)))
+        return runs  # "date": the lister's order, newest first and unreadable entries last
 
     def on_details_read(self, message: DetailsRead) -> None:
         details = message.details
@@ -808,8 +969,183 @@ class ResultsScreen(Screen):
             self.query_one("#tabs", TabbedContent).active = f"pane-{tab}"
 
     def action_back(self) -> None:
+        if self.has_class("-filtering"):
+            self._end_filter(clear=True)
+            return
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
+
+    # ------------------------------------------------------------------ filter, sort
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#filter", Input).focus()
+
+    def _end_filter(self, clear: bool) -> None:
+        box = self.query_one("#filter", Input)
+        if clear:
+            box.value = ""
+            self.filter_text = ""
+            self.remove_class("-filtering")
+            self._show_runs(self._visible())
+        self.query_one("#runs", DataTable).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.filter_text = event.value
+            self._show_runs(self._visible())
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self._end_filter(clear=not event.value.strip())
+
+    def action_sort(self) -> None:
+        self.sort_key = SORTS[(SORTS.index(self.sort_key) + 1) % len(SORTS)]
+        self._show_runs(self._visible())
+        self.notify(f"sorted by {self.sort_key}" + (" (newest first)" if self.sort_key == "date"
+                                                    else ""))
+
+    # ------------------------------------------------------------------ manage runs
+    def _selected_info(self) -> RunInfo | None:
+        name = self._cursor_name()
+        return self.infos.get(name) if name else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Only what works on the selected run now (the footer hides the rest)."""
+        if action in ("delete", "rename", "report"):
+            info = self._selected_info()
+            if info is None:
+                return None
+            if action in ("delete", "rename"):
+                return info.status != RunStatus.RUNNING or None
+            if action == "report":
+                return (self.reporting is None and info.status in ("finished", "group")) \
+                    or None
+        return True
+
+    def action_delete(self) -> None:
+        info = self._selected_info()
+        if info is None:
+            return
+        self._plan_delete(info.name)
+
+    @work(thread=True, exclusive=True, group="manage")
+    def _plan_delete(self, name: str) -> None:
+        from arz_tui.runstore.manage import folder_bytes, group_members
+
+        members = group_members(self.results_dir, name)
+        size = sum(folder_bytes(self.results_dir / n) for n in [name, *members])
+        self.app.call_from_thread(self._confirm_delete, name, members, size)
+
+    def _confirm_delete(self, name: str, members: list[str], size: int) -> None:
+        what = f"run {name}" if not members else (
+            f"seed group {name} and its {len(members)} runs ({', '.join(members)})")
+        question = (f"Delete {what}?\n{fmt_size(size)} in {self.results_dir}; this cannot be "
+                    "undone.")
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self._delete(name)
+
+        self.app.push_screen(ConfirmScreen(escape(question), "Delete"), answer)
+
+    @work(thread=True, exclusive=True, group="manage")
+    def _delete(self, name: str) -> None:
+        from arz_tui.errors import ArzError
+        from arz_tui.runstore.manage import delete_run
+
+        try:
+            gone = delete_run(self.results_dir, name)
+        except (ArzError, OSError) as err:
+            self.app.call_from_thread(self.notify, escape(f"cannot delete {name}: {err}"),
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._after_change, f"deleted {', '.join(gone)}")
+
+    def _after_change(self, message: str) -> None:
+        self.notify(escape(message))
+        self.selected = None
+        self._tick()
+
+    def action_rename(self) -> None:
+        info = self._selected_info()
+        if info is None:
+            return
+
+        def answer(new: str | None) -> None:
+            if new and new != info.name:
+                self._rename(info.name, new)
+
+        self.app.push_screen(PromptScreen(escape(f"Rename {info.name} to:"), info.name), answer)
+
+    @work(thread=True, exclusive=True, group="manage")
+    def _rename(self, name: str, new: str) -> None:
+        from arz_tui.errors import ArzError
+        from arz_tui.runstore.manage import rename_run
+
+        try:
+            rename_run(self.results_dir, name, new)
+        except (ArzError, OSError) as err:
+            self.app.call_from_thread(self.notify, escape(f"cannot rename {name}: {err}"),
+                                      severity="error")
+            return
+        self.app.call_from_thread(self._after_change, f"renamed {name} to {new}")
+
+    def action_tensorboard(self) -> None:
+        info = self._selected_info()
+        if info is None:
+            return
+        show_tensorboard_hint(self.app, info.path)
+
+    # ------------------------------------------------------------------ report
+    def action_report(self) -> None:
+        info = self._selected_info()
+        if info is None or self.reporting is not None:
+            return
+        self.reporting = info.name
+        self.refresh_bindings()
+        self.action_show_tab("report")
+        self.query_one("#report-progress", Static).update(
+            f"writing the report of {escape(info.name)}: evaluating it and the five baselines "
+            "on seeded episodes (a few minutes)...")
+        self._write_report(info.name)
+
+    @work(thread=True, exclusive=True, group="report")
+    def _write_report(self, name: str) -> None:
+        """`arz-tui report NAME` as a child process (torch and the simulator stay out of the
+        UI); its progress lines are shown as they come."""
+        command = [sys.executable, "-m", "arz_tui.cli", "report", name, "--results-dir",
+                   str(self.results_dir)]
+        lines: list[str] = []
+        try:
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        except OSError as err:
+            self.app.call_from_thread(self._report_done, name, 2, [str(err)])
+            return
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip():
+                lines.append(printable(line.rstrip(), 300))
+                self.app.call_from_thread(self._report_progress, name, lines[-8:])
+        self.app.call_from_thread(self._report_done, name, proc.wait(), lines)
+
+    def _report_progress(self, name: str, lines: list[str]) -> None:
+        self.query_one("#report-progress", Static).update(Text(
+            f"writing the report of {name}:\n" + "\n".join(lines)))
+
+    def _report_done(self, name: str, code: int, lines: list[str]) -> None:
+        self.reporting = None
+        self.refresh_bindings()
+        if code == 0:
+            self.query_one("#report-progress", Static).update(Text(f"report of {name} written"))
+            self.notify(escape(f"report of {name} written"), title="report")
+        else:
+            last = lines[-1] if lines else f"exit {code}"
+            self.query_one("#report-progress", Static).update(Text(
+                f"the report of {name} failed:\n" + "\n".join(lines[-8:])))
+            self.notify(escape(last), title="report failed", severity="error", timeout=15)
+        self._reset = True
+        self._tick()
 
     def action_resume(self) -> None:
         name = self._cursor_name()
@@ -818,8 +1154,7 @@ class ResultsScreen(Screen):
             self.notify("no run selected", severity="warning")
             return
         if info.resumable:
-            self.post_message(ResumeRequested(info.name, self.results_dir))
-            self.notify(f"resuming {escape(info.name)} from its latest checkpoint")
+            self.post_message(ResumeRequested(info.name, self.results_dir))  # the app asks
             return
         why = {
             "finished": "it has finished",

@@ -16,8 +16,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
-    ConfirmScreen > Vertical { width: 60; height: auto; padding: 1 2; border: thick $warning;
-                               background: $surface; }
+    ConfirmScreen > Vertical { width: 90%; max-width: 90; height: auto; padding: 1 2;
+                               border: thick $warning; background: $surface; }
     ConfirmScreen Horizontal { height: auto; margin-top: 1; }
     ConfirmScreen Button { margin-right: 2; }
     """

@@ -8,9 +8,11 @@ from textual.message import Message
 
 
 class ResumeRequested(Message):
-    """The user asked to resume an interrupted run (from the results browser)."""
+    """The user asked to resume a run (results browser, or the form's Resume box); the app
+    asks first, then trains it with its saved settings (and `timesteps`, when given)."""
 
-    def __init__(self, name: str, results_dir: Path) -> None:
+    def __init__(self, name: str, results_dir: Path, timesteps: int | None = None) -> None:
         super().__init__()
         self.name = name
         self.results_dir = results_dir
+        self.timesteps = timesteps

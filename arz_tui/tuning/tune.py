@@ -396,8 +396,26 @@ class Worker:
             "run_dir": str(config.run_dir)})
         return float(rl.get("episode_reward", float("nan")))
 
+    def _record_outcome(self, trial: FrozenTrial) -> None:
+        """trial.json in the trial's run folder: the browser labels it (a pruned trial's run
+        otherwise looks like an interrupted, resumable one)."""
+        from arz_tui.runstore import RunLayout, write_json_atomic
+        from arz_tui.runstore.records import TrialRecord
+
+        layout = RunLayout(self.settings.study_dir / f"trial_{trial.number}")
+        if not layout.root.is_dir():
+            return
+        pruned_at = max(trial.intermediate_values, default=None) \
+            if trial.state == TrialState.PRUNED else None
+        value = trial.value if trial.state == TrialState.COMPLETE else (
+            trial.intermediate_values.get(pruned_at) if pruned_at is not None else None)
+        write_json_atomic(layout.trial, TrialRecord(
+            study=self.settings.study, number=trial.number, state=trial.state.name.lower(),
+            value=value, pruned_at=pruned_at, params=dict(trial.params)))
+
     def _finished(self, study: optuna.Study, trial: FrozenTrial) -> None:
         seconds = time.perf_counter() - self._started.get(trial.number, time.perf_counter())
+        self._record_outcome(trial)
         if trial.state == TrialState.FAIL:
             self._consecutive_failures += 1
             self.console.print(f"trial {trial.number} [red]failed[/] after {seconds:.1f} s "
