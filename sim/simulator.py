@@ -8,16 +8,22 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.metrics import cell_speeds, link_queues
+from sim.metrics import cell_speeds
 from sim.network import NC, Network, compile_network
+from sim.queues import link_queues
 from sim.scenario import Scenario, load_scenario
 from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
 from sim.stepper import (
     A_IN,
     A_OUT,
+    A_QUEUE,
     A_VHT,
     A_VKT,
+    F_Q,
+    F_QIN,
+    N_CELL_ACC,
     N_FACE,
+    N_LINK_ACC,
     N_SRC_ROWS,
     S_ENTERED,
     S_GENERATED,
@@ -54,12 +60,13 @@ class Simulator:
         self.rho = self.state[U_RHO]
         self.y = self.state[U_Y]
         self.clock = np.zeros(1)
-        self.acc_cell = np.zeros((2, NC, n))
+        self.acc_cell = np.zeros((N_CELL_ACC, NC, n))
         self.cell_vht = self.acc_cell[A_VHT]
         self.cell_vkt = self.acc_cell[A_VKT]
-        self.acc_link = np.zeros((2, NC, nl))
+        self.acc_link = np.zeros((N_LINK_ACC, NC, nl))
         self.acc_in = self.acc_link[A_IN]
         self.acc_out = self.acc_link[A_OUT]
+        self.acc_queue = self.acc_link[A_QUEUE]
         self.src_state = np.zeros((N_SRC_ROWS, NC, n_src))
         self.src_queue = self.src_state[S_QUEUE]
         self.src_acc = self.src_state[S_GENERATED:S_ENTERED + 1]
@@ -72,10 +79,11 @@ class Simulator:
         self._requests = np.full(n_sig, -1, dtype=np.int64)
         self._occ = np.zeros(n)
         self._work = empty_work(NC, n)
-        self._faces = np.zeros((N_FACE, NC, n))
+        self.faces = np.zeros((N_FACE, NC, n))
+        """Face arrays of the last substep (rows: sim.stepper F_ constants)."""
         self._mov_scratch = np.zeros((3, NC, net.mov_i.shape[1]))
         self._speed = np.zeros((NC, n))
-        self._queue_veh = np.zeros(nl)
+        self._queue_class = np.zeros((NC, nl))
         self._queue_len = np.zeros(nl)
         self.demand_bin = net.scenario.numerics.demand_bin_s
         self.src_rates = self.profile_rates()
@@ -131,7 +139,7 @@ class Simulator:
         np.minimum(self.rho, jam, out=self.rho)
         self.y[:] = self.rho * net.cell_vmax
         self.clock[0] = 0.0
-        for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc):
+        for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc, self.faces):
             arr[:] = 0.0
         for g, info in enumerate(net.signals):
             self.sig_state[:, g] = 0.0
@@ -172,8 +180,8 @@ class Simulator:
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
             requests,
-            self.state, self.acc_cell, self.acc_link, self._occ, self._work, self._faces,
-            self._mov_scratch,
+            self.state, self.acc_cell, self.acc_link, self._occ, self._work, self.faces,
+            self._mov_scratch, net.link_dx, net.queue_speed,
         )
 
     # ------------------------------------------------------------------ read-outs
@@ -195,12 +203,19 @@ class Simulator:
         return slice(c0, c0 + int(self.net.link_n[k]))
 
     def queues(self) -> tuple[np.ndarray, np.ndarray]:
-        """(vehicles, metres) of queue per link; views refreshed by each call."""
+        """(vehicles, metres) of queue per link now (`sim.queues`; the outflows are those of
+        the last substep)."""
         net = self.net
         speed = self.speeds()
-        link_queues(net.link_c0, net.link_n, net.link_dx, self.rho, speed, net.queue_speed,
-                    1e-4, self._queue_veh, self._queue_len)
-        return self._queue_veh, self._queue_len
+        link_queues(net.link_c0, net.link_n, net.link_dx, net.cell_vmax, net.cell_jam, net.pce,
+                    self.rho, speed, self._occ, self.faces[F_Q], self.faces[F_QIN],
+                    net.queue_speed, self._queue_class, self._queue_len)
+        return self._queue_class.sum(axis=0), self._queue_len.copy()
+
+    def queued_vehicle_seconds(self) -> np.ndarray:
+        """Per class and link: queued vehicle-seconds since reset (time integral of the
+        queue over every substep)."""
+        return self.acc_queue.copy()
 
     def per_link(self, per_cell: np.ndarray) -> np.ndarray:
         """Sum of a (classes, cells) array over each link's cells."""
@@ -224,7 +239,7 @@ class Simulator:
 
     def vehicle_hours_delayed(self) -> np.ndarray:
         """Per class and link: vehicle-hours lost against free-flow speed, i.e.
-        VHT - VKT / v_free."""
+        VHT - VKT / v_free, VKT from the fluxes through cell faces (docs/metrics.md)."""
         return (self.vehicle_seconds() - self.vehicle_metres() / self.net.link_vmax) / 3600.0
 
     def signal_phase(self) -> np.ndarray:
