@@ -1,0 +1,128 @@
+"""Scenarios and closed-form references of the validation suite (docs/validation.md).
+
+* `isolated_approach`: one signalised approach, cars only, one lane, fixed-time plan as a
+  two-phase signal (the second phase serves an empty side street, i.e. is the approach's red).
+* `webster_uniform_delay`, `webster_delay`: Webster's (1958) delay per vehicle at a fixed-time
+  signal; the uniform term is the deterministic queue of uniform arrivals (what a macroscopic
+  model with constant demand should reproduce), the full formula adds the random-arrival and
+  empirical correction terms.
+* `with_cell_length`, `scenario_yaml`: the same scenario on another grid, and as a file for
+  tools that take a path (the env).
+
+sim stays independent of the env: runs through the env live in `benchmarks/validation.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import yaml
+
+from sim.scenario import Scenario, parse_scenario
+
+APPROACH, SIDE = "up", "side"
+"""Link ids of the isolated approach and of the empty side street."""
+MAIN_PHASE, SIDE_PHASE = 0, 1
+
+
+@dataclass(frozen=True)
+class ApproachPlan:
+    """A fixed-time plan for the isolated approach: green, then yellow/all-red, then the side
+    phase's green and its yellow/all-red (the approach's red)."""
+
+    cycle_s: float = 60.0
+    green_s: float = 27.0
+    all_red_s: float = 3.0
+
+    @property
+    def red_s(self) -> float:
+        return self.cycle_s - self.green_s
+
+    def effective_green_s(self, lost_s: float = 0.0) -> float:
+        """Green during which the queue discharges at saturation flow: displayed green minus
+        the start-up lost time (nothing moves during this model's yellow/all-red)."""
+        return self.green_s - lost_s
+
+
+def isolated_approach(flow_veh_h: float, cell_m: float = 10.0, length_m: float = 900.0,
+                      plan: ApproachPlan | None = None, duration_s: float = 7200.0,
+                      drain_s: float = 300.0, down_m: float = 300.0) -> Scenario:
+    """Source -> approach (`length_m`, one lane) -> signalised junction -> 300 m exit -> sink,
+    plus an empty 100 m side street whose phase is the approach's red. Cars only, arriving at
+    `flow_veh_h` until `duration_s - drain_s`, then none, so that every vehicle has left by
+    the end and per-vehicle delays are complete. Car parameters are the built-in defaults."""
+    plan = plan or ApproachPlan()
+    stop = duration_s - drain_s
+    bin_s = 60.0
+    if stop % bin_s:
+        raise ValueError(f"duration_s - drain_s = {stop:g} s must be a whole number of minutes")
+    half = plan.cycle_s / 2.0
+    if abs(plan.green_s + plan.all_red_s - half) > 1e-9:
+        raise ValueError("the two-phase plan needs green_s + all_red_s = cycle_s / 2, got "
+                         f"{plan.green_s:g} + {plan.all_red_s:g} != {half:g}")
+    return parse_scenario({
+        "name": f"approach-{flow_veh_h:g}vph-{cell_m:g}m",
+        "description": "Isolated fixed-time approach of the validation suite (sim/validation.py).",
+        "duration_s": duration_s,
+        "numerics": {"cell_length_m": cell_m, "cfl": 0.9, "demand_bin_s": bin_s},
+        "nodes": [{"id": "in", "kind": "source"}, {"id": "side_in", "kind": "source"},
+                  {"id": "J", "kind": "junction"}, {"id": "out", "kind": "sink"}],
+        "links": [
+            {"id": APPROACH, "from": "in", "to": "J", "length_m": length_m},
+            {"id": SIDE, "from": "side_in", "to": "J", "length_m": 100.0},
+            {"id": "down", "from": "J", "to": "out", "length_m": down_m},
+        ],
+        "movements": [{"from": APPROACH, "to": "down"}, {"from": SIDE, "to": "down"}],
+        "signals": [{"node": "J", "yellow_s": plan.all_red_s, "min_green_s": 5.0,
+                     "max_green_s": 120.0, "initial_phase": MAIN_PHASE,
+                     "phases": [{"name": "main", "movements": [f"{APPROACH}->down"]},
+                                {"name": "side", "movements": [f"{SIDE}->down"]}]}],
+        "demand": [
+            # Linear between the last two points: zero from the first bin centre after `stop`.
+            {"node": "in", "profile": [[0.0, 0.0, flow_veh_h], [stop, 0.0, flow_veh_h],
+                                       [stop + 1.0, 0.0, 0.0]]},
+            {"node": "side_in", "profile": [[0.0, 0.0, 0.0]]},
+        ],
+        "corridor": [APPROACH, "down"],
+    })
+
+
+def webster_uniform_delay(cycle_s: float, green_s: float, x: float) -> float:
+    """Webster's uniform delay per vehicle, s: C (1 - g/C)^2 / (2 (1 - x g/C)), x the degree
+    of saturation q / (s g / C) (< 1 / (g/C) for the formula to hold)."""
+    lam = green_s / cycle_s
+    return cycle_s * (1.0 - lam) ** 2 / (2.0 * (1.0 - x * lam))
+
+
+def webster_delay(cycle_s: float, green_s: float, x: float, flow_veh_s: float) -> float:
+    """Webster's full formula, s/veh: uniform term + x^2 / (2 q (1 - x)) (random arrivals)
+    - 0.65 (C / q^2)^(1/3) x^(2 + 5 g/C) (empirical correction); x < 1."""
+    if not 0.0 < x < 1.0:
+        raise ValueError(f"Webster's formula needs 0 < x < 1, got {x}")
+    lam = green_s / cycle_s
+    q = flow_veh_s
+    uniform = webster_uniform_delay(cycle_s, green_s, x)
+    return uniform + x * x / (2.0 * q * (1.0 - x)) - 0.65 * (cycle_s / q**2) ** (1 / 3) * x ** (
+        2.0 + 5.0 * lam)
+
+
+def with_cell_length(scn: Scenario, cell_m: float) -> Scenario:
+    """The scenario with another target cell length (links with a fixed `cells` keep it)."""
+    numerics = scn.numerics.model_copy(update={"cell_length_m": cell_m})
+    return parse_scenario({**scn.model_dump(mode="json", by_alias=True),
+                           "numerics": numerics.model_dump(mode="json")},
+                          f"{scn.name} at {cell_m:g} m cells")
+
+
+def scenario_yaml(scn: Scenario) -> str:
+    """The scenario as a scenario file (fields left at their defaults are omitted)."""
+    data = scn.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    data["name"] = scn.name  # required even where it equals nothing's default
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def degree_of_saturation_flow(x: float, saturation_veh_h: float, plan: ApproachPlan,
+                              lost_s: float = 0.0) -> float:
+    """Arrival flow (veh/h) giving degree of saturation x: x * s * g / C."""
+    return x * saturation_veh_h * plan.effective_green_s(lost_s) / plan.cycle_s
+
