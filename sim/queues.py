@@ -1,4 +1,4 @@
-"""Queued vehicles per link and class, with a sub-cell estimate at the tail of each queue.
+"""Queued vehicles, with a sub-cell estimate at the tail of each queue.
 
 A vehicle is queued when it moves slower than the queue speed v_q (`numerics.queue_speed_kmh`;
 SUMO's "halting" vehicles are the v_q = 0.1 m/s case). On a grid the queue's tail lies inside a
@@ -7,95 +7,146 @@ end and free-flowing arrivals upstream of them, and its mean speed stays above v
 nearly full. Counting whole cells by their mean speed therefore loses up to a cell of queue (a
 50 m cell holds 7.5 stopped cars), which is why a queue read-out "shrinks with the cell".
 
-Here every cell counts in one of three ways:
+Here every cell gets a queued share of its vehicles:
 
-* its mean speed (flow / density over classes) is below v_q: all its vehicles are queued;
-* it is not slow itself but what lies downstream of it is (the next cell of the link is queued,
+* its mean speed (flow / density over classes) is below v_q: all its vehicles (share 1);
+* it is not slow itself but what lies downstream of it is (the next cell of the link is slow,
   or, for a link's last cell, its outflow moves slower than v_q: a red, or a full downstream
   link): it holds the tail of that queue. The cell is taken to be two states side by side
-  (the shock that a queue's tail is): arrivals with the upstream state's occupancy r_u and the
-  queue with the downstream occupancy r_q (the next cell's, or the jam occupancy at a stop
-  line). Conservation of the cell's occupancy r gives the queued fraction of its length
-  f = (r - r_u) / (r_q - r_u), clipped to [0, 1], and f * dx * (the queue's density) queued
-  vehicles of each class (at most what the cell holds);
-* otherwise none.
+  (the shock that a queue's tail is): arrivals with the upstream neighbour's occupancy r_u
+  and the queue with the downstream occupancy r_q (the next cell's, or the jam occupancy of
+  the cell's mix at a stop line). Conservation of the cell's occupancy r gives the queued
+  fraction of its length f = (r - r_u) / (r_q - r_u), clipped to [0, 1], and the queued share
+  of its vehicles min(f r_q / r, 1) (the queue taken to have the cell's mix of classes);
+* otherwise none (share 0).
 
 This is exact for a queue tail that is a sharp shock inside one cell (what Godunov's scheme
 keeps of a slow shock), so the queue of a signal converges under grid refinement instead of
-vanishing on coarse cells. `sim.stepper` accumulates it over every substep (time means), the
-env and `Simulator.queues` read it at an instant.
+vanishing on coarse cells. The stepper accumulates share x vehicles x dt in every cell and
+substep (time means); `link_queues` gives the queue at an instant.
+
+Loops are flat over all cells (vectorisable selects), with the link ends fixed afterwards.
 """
 
 from __future__ import annotations
 
-from sim.jit import kernel
+from sim.jit import inline_kernel, kernel
 
 MIN_DENSITY = 1e-4
 """veh/m: a cell holding less is empty for queue purposes (0.005 vehicles in a 50 m cell)."""
 
+Q_DENS, Q_SLOW, Q_SHARE, Q_LEN = 0, 1, 2, 3
+"""Rows of the scratch array of `queue_shares`: density over classes, 1.0 where the cell is
+slower than v_q, queued share of the cell's vehicles, queued share of its length."""
+N_QUEUE_ROWS = 4
+
+
+@inline_kernel
+def _tail_length(r, r_u, r_q):
+    """Queued fraction f of a cell of occupancy r holding upstream state r_u and queue r_q."""
+    f = (r - r_u) / max(r_q - r_u, 1e-300)
+    f = f if r_q > r_u else 0.0
+    return min(max(f, 0.0), 1.0)
+
+
+@inline_kernel
+def _tail_share(r, r_u, r_q):
+    """Queued share of the vehicles of that cell: min(f r_q / r, 1), one division."""
+    t = (r - r_u) * r_q / max((r_q - r_u) * r, 1e-300)
+    t = t if r_q > r_u else 0.0
+    return min(max(t, 0.0), 1.0)
+
 
 @kernel
-def link_queues(link_c0, link_n, link_dx, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
-                queue_speed, out_veh, out_len):
-    """Queued vehicles of each class on each link (`out_veh`, class x link) and metres of
-    queue on each link (`out_len`), from the densities `rho`, class speeds `speed`, occupancy
-    `occ`, the flux out of every cell `qf` and into every link's first cell `qin` (veh/s, as
-    the stepper's face arrays hold them). Cells are walked downstream to upstream, so the
-    state of the next cell is known when a cell is classified."""
-    nc = rho.shape[0]
+def queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
+                 queue_speed, qs):
+    """Fill the rows Q_DENS, Q_SLOW, Q_SHARE of `qs` (N_QUEUE_ROWS x cells) from the densities
+    `rho`, class speeds `speed`, occupancy `occ`, the flux out of every cell `qf` and into
+    every link's first cell `qin` (veh/s, as the stepper's face arrays hold them)."""
+    nc, n = rho.shape
+    dens = qs[Q_DENS]
+    slow = qs[Q_SLOW]
+    share = qs[Q_SHARE]
+    dens[:] = 0.0
+    slow[:] = 0.0
+    for i in range(nc):
+        for c in range(n):
+            dens[c] += rho[i, c]
+            slow[c] += rho[i, c] * speed[i, c]
+    for c in range(n):
+        slow[c] = 1.0 if slow[c] < queue_speed * dens[c] and dens[c] > MIN_DENSITY else 0.0
+    # Every cell as if inside a link (neighbours c - 1 and c + 1); link ends are redone below.
+    for c in range(1, n - 1):
+        tail = _tail_share(occ[c], occ[c - 1], occ[c + 1]) * slow[c + 1]
+        share[c] = slow[c] + (1.0 - slow[c]) * tail
     for k in range(link_c0.shape[0]):
         c0 = link_c0[k]
         last = c0 + link_n[k] - 1
+        r_in = _arrivals(c0, pce, cell_vmax, qin)
+        r_jam = _jam_of_mix(last, pce, rho, occ, cell_jam)
+        r_u = occ[last - 1] if last > c0 else r_in
+        tail = _tail_share(occ[last], r_u, r_jam) * _blocked(last, qf, dens, queue_speed)
+        share[last] = slow[last] + (1.0 - slow[last]) * tail
+        if last > c0:
+            tail = _tail_share(occ[c0], r_in, occ[c0 + 1]) * slow[c0 + 1]
+            share[c0] = slow[c0] + (1.0 - slow[c0]) * tail
+
+
+@inline_kernel
+def _arrivals(c0, pce, cell_vmax, qin):
+    """Occupancy of the arrivals into a link's first cell, taken at free speed."""
+    r = 0.0
+    for i in range(qin.shape[0]):
+        r += pce[i] * qin[i, c0] / cell_vmax[i, c0]
+    return r
+
+
+@inline_kernel
+def _jam_of_mix(c, pce, rho, occ, cell_jam):
+    """Jam occupancy of cell c's mix of classes: where its queue stands at a stop line."""
+    r = 0.0
+    for i in range(rho.shape[0]):
+        r += pce[i] * rho[i, c] * cell_jam[i, c]
+    return r / max(occ[c], 1e-300)
+
+
+@inline_kernel
+def _blocked(c, qf, dens, queue_speed):
+    """1.0 if what leaves cell c (a link's last) moves slower than v_q: a red, or a full
+    downstream link."""
+    out = 0.0
+    for i in range(qf.shape[0]):
+        out += qf[i, c]
+    return 1.0 if out < queue_speed * dens[c] and dens[c] > MIN_DENSITY else 0.0
+
+
+@kernel
+def link_queues(link_c0, link_n, link_dx, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
+                queue_speed, qs, out_veh, out_len):
+    """Queued vehicles of each class on each link (`out_veh`, class x link) and metres of
+    queue on each link (`out_len`: slow cells and the queued fraction f of tail cells) at an
+    instant; `qs` is scratch for `queue_shares`."""
+    queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
+                 queue_speed, qs)
+    nc = rho.shape[0]
+    share = qs[Q_SHARE]
+    slow = qs[Q_SLOW]
+    length = qs[Q_LEN]
+    for k in range(link_c0.shape[0]):
+        c0 = link_c0[k]
+        c1 = c0 + link_n[k]
         dx = link_dx[k]
         for i in range(nc):
-            out_veh[i, k] = 0.0
-        length = 0.0
-        # Whether what lies downstream of the current cell is queued: for the last cell, its
-        # outflow moving slower than v_q.
-        dens = 0.0
-        out = 0.0
-        for i in range(nc):
-            dens += rho[i, last]
-            out += qf[i, last]
-        below = out < queue_speed * dens
-        for c in range(last, c0 - 1, -1):
-            dens = 0.0
-            flow = 0.0
-            for i in range(nc):
-                dens += rho[i, c]
-                flow += rho[i, c] * speed[i, c]
-            if dens <= MIN_DENSITY:
-                below = False
-                continue
-            queued = flow < queue_speed * dens
-            if queued:
-                for i in range(nc):
-                    out_veh[i, k] += rho[i, c] * dx
-                length += dx
-            elif below:
-                r = occ[c]
-                if c < last:
-                    r_q = occ[c + 1]
-                else:
-                    # A stop line: the queue stands at the jam occupancy of this cell's mix.
-                    r_q = 0.0
-                    for i in range(nc):
-                        r_q += pce[i] * rho[i, c] / max(r, 1e-300) * cell_jam[i, c]
-                if c > c0:
-                    r_u = occ[c - 1]
-                else:
-                    # Arrivals into the link's first cell, taken at free speed.
-                    r_u = 0.0
-                    for i in range(nc):
-                        r_u += pce[i] * qin[i, c] / cell_vmax[i, c]
-                f = (r - r_u) / (r_q - r_u) if r_q > r_u else 0.0
-                f = min(max(f, 0.0), 1.0)
-                if f > 0.0:
-                    for i in range(nc):
-                        # The queue's class densities: the next cell's, or this cell's mix
-                        # packed to jam.
-                        rq = rho[i, c + 1] if c < last else rho[i, c] * r_q / max(r, 1e-300)
-                        out_veh[i, k] += min(f * rq, rho[i, c]) * dx
-                    length += f * dx
-            below = queued
-        out_len[k] = length
+            v = 0.0
+            for c in range(c0, c1):
+                v += share[c] * rho[i, c]
+            out_veh[i, k] = v * dx
+        for c in range(c0, c1):
+            if c + 1 < c1:
+                down, r_q = slow[c + 1], occ[c + 1]
+            else:
+                down = _blocked(c, qf, qs[Q_DENS], queue_speed)
+                r_q = _jam_of_mix(c, pce, rho, occ, cell_jam)
+            r_u = occ[c - 1] if c > c0 else _arrivals(c0, pce, cell_vmax, qin)
+            length[c] = slow[c] + (1.0 - slow[c]) * down * _tail_length(occ[c], r_u, r_q)
+        out_len[k] = length[c0:c1].sum() * dx

@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.metrics import cell_speeds
 from sim.network import NC, Network, compile_network
-from sim.queues import link_queues
+from sim.queues import N_QUEUE_ROWS, link_queues
 from sim.scenario import Scenario, load_scenario
 from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
 from sim.stepper import (
@@ -63,10 +63,10 @@ class Simulator:
         self.acc_cell = np.zeros((N_CELL_ACC, NC, n))
         self.cell_vht = self.acc_cell[A_VHT]
         self.cell_vkt = self.acc_cell[A_VKT]
+        self.cell_queue = self.acc_cell[A_QUEUE]
         self.acc_link = np.zeros((N_LINK_ACC, NC, nl))
         self.acc_in = self.acc_link[A_IN]
         self.acc_out = self.acc_link[A_OUT]
-        self.acc_queue = self.acc_link[A_QUEUE]
         self.src_state = np.zeros((N_SRC_ROWS, NC, n_src))
         self.src_queue = self.src_state[S_QUEUE]
         self.src_acc = self.src_state[S_GENERATED:S_ENTERED + 1]
@@ -84,6 +84,7 @@ class Simulator:
         self._mov_scratch = np.zeros((3, NC, net.mov_i.shape[1]))
         self._speed = np.zeros((NC, n))
         self._queue_class = np.zeros((NC, nl))
+        self._queue_scratch = np.zeros((N_QUEUE_ROWS, n))
         self._queue_len = np.zeros(nl)
         self.demand_bin = net.scenario.numerics.demand_bin_s
         self.src_rates = self.profile_rates()
@@ -181,7 +182,7 @@ class Simulator:
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
             requests,
             self.state, self.acc_cell, self.acc_link, self._occ, self._work, self.faces,
-            self._mov_scratch, net.link_dx, net.queue_speed,
+            self._mov_scratch, net.queue_speed,
         )
 
     # ------------------------------------------------------------------ read-outs
@@ -209,13 +210,13 @@ class Simulator:
         speed = self.speeds()
         link_queues(net.link_c0, net.link_n, net.link_dx, net.cell_vmax, net.cell_jam, net.pce,
                     self.rho, speed, self._occ, self.faces[F_Q], self.faces[F_QIN],
-                    net.queue_speed, self._queue_class, self._queue_len)
+                    net.queue_speed, self._queue_scratch, self._queue_class, self._queue_len)
         return self._queue_class.sum(axis=0), self._queue_len.copy()
 
     def queued_vehicle_seconds(self) -> np.ndarray:
         """Per class and link: queued vehicle-seconds since reset (time integral of the
-        queue over every substep)."""
-        return self.acc_queue.copy()
+        queue over every substep, `sim.queues`)."""
+        return self.per_link(self.cell_queue)
 
     def per_link(self, per_cell: np.ndarray) -> np.ndarray:
         """Sum of a (classes, cells) array over each link's cells."""

@@ -10,10 +10,11 @@ Riemann solver lives in `sim.flux`, the junction model in `sim.junction`, geomet
                  and the node pass overwrites it);
 3. node pass   - sources (point queues), sinks, junctions (Lebacque node model with signals):
                  outflow of each link's last cell, inflow into each link's first cell;
-4. queues      - queued vehicles per link and class (`sim.queues`), accumulated x dt;
+4. queues      - queued share of every cell's vehicles (`sim.queues`);
 5. update      - conservative update of density; upwind transport of the marker w (see
                  `update_pass`); relaxation of w towards v_max (exact exponential); vehicle-
-                 seconds travelled and vehicle-metres driven per cell (docs/metrics.md).
+                 seconds travelled, vehicle-metres driven and queued vehicle-seconds per cell
+                 (docs/metrics.md).
 
 Flat loops matter: real links have 5-20 cells, and a loop per link and class costs more in
 set-up than its cells cost to update. Face arrays are indexed by cell: qf[i, c] is the vehicle
@@ -36,7 +37,7 @@ import numpy as np
 from sim.flux import critical_occupancy, demand, pressure, supply
 from sim.jit import inline_kernel, kernel
 from sim.junction import junction_fluxes
-from sim.queues import link_queues
+from sim.queues import N_QUEUE_ROWS, Q_SHARE, queue_shares
 from sim.signals import signal_advance, signal_greens, signal_requests
 
 RHO_EPS = 1e-9
@@ -48,10 +49,10 @@ N_WORK = 5
 F_Q, F_U, F_QIN, F_WIN = 0, 1, 2, 3  # faces (rows, class, cell)
 N_FACE = 4
 U_RHO, U_Y = 0, 1  # state (rows, class, cell)
-A_VHT, A_VKT = 0, 1  # cell accumulators (rows, class, cell)
-N_CELL_ACC = 2
-A_IN, A_OUT, A_QUEUE = 0, 1, 2  # link accumulators (rows, class, link)
-N_LINK_ACC = 3
+A_VHT, A_VKT, A_QUEUE = 0, 1, 2  # cell accumulators (rows, class, cell)
+N_CELL_ACC = 3
+A_IN, A_OUT = 0, 1  # link accumulators (rows, class, link)
+N_LINK_ACC = 2
 L_C0, L_N, L_UP_JUNCTION, L_FIFO = 0, 1, 2, 3  # link_i (rows, link)
 C_VMAX, C_JAM = 0, 1  # cellp (rows, class, cell)
 K_GAMMA, K_PCE, K_RELAX = 0, 1, 2  # classp (rows, class)
@@ -190,7 +191,7 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam,
 
 @kernel
 def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qin, win,
-                cell_vht, cell_vkt, first):
+                queued, cell_vht, cell_vkt, cell_vqt, first):
     """Conservative update of density and upwind transport of the marker, per class over all
     cells in one vectorised loop, then the link-first cells from their saved inputs.
 
@@ -208,7 +209,8 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
     its downstream face has driven the cell's length (a vehicle crossing a link is credited
     exactly its length, one cell at a time). Behind a red, a partly filled last cell has a
     speed while nothing leaves it; density x speed would credit distance nobody drove and
-    make delay read low on coarse cells (docs/metrics.md).
+    make delay read low on coarse cells (docs/metrics.md). `queued` is the queued share of
+    every cell's vehicles (`sim.queues`).
     """
     nc, n = rho.shape
     n_links = link_c0.shape[0]
@@ -225,8 +227,10 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
             first[0, lk] = max(r0 + k * (qin[i, c] - qf[i, c]), 0.0)
             first[1, lk] = (kept * w + entered * win[i, c]) / mixed if mixed > RHO_EPS else w
         for c in range(n):
-            cell_vht[i, c] += rho[i, c] * cell_dx[c] * dt
+            vdx = rho[i, c] * cell_dx[c] * dt
+            cell_vht[i, c] += vdx
             cell_vkt[i, c] += qf[i, c] * cell_dx[c] * dt
+            cell_vqt[i, c] += vdx * queued[c]
         # Every cell as if interior (cell 0 always starts a link, so c - 1 exists); the first
         # cells of links are overwritten below.
         for c in range(1, n):
@@ -247,14 +251,13 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
 
 
 @kernel
-def link_flows(dt, link_c0, link_n, qf, qin, queued, acc_link):
-    """Vehicles into and out of every link over dt, and queued vehicle-seconds."""
+def link_flows(dt, link_c0, link_n, qf, qin, acc_link):
+    """Vehicles into and out of every link over dt."""
     for i in range(qf.shape[0]):
         for lk in range(link_c0.shape[0]):
             c0 = link_c0[lk]
             acc_link[A_IN, i, lk] += qin[i, c0] * dt
             acc_link[A_OUT, i, lk] += qf[i, c0 + link_n[lk] - 1] * dt
-            acc_link[A_QUEUE, i, lk] += queued[i, lk] * dt
 
 
 @kernel
@@ -264,14 +267,14 @@ def advance(
     mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
     src_link, src_rates, src_bin, src_state, sink_link, sink_ghost_speed,
     sig_phase_ptr, phase_mov_ptr, phase_mov, sig_f, sig_state, requests,
-    state, acc_cell, acc_link, occ, work, faces, mov_scratch, link_dx, queue_speed,
+    state, acc_cell, acc_link, occ, work, faces, mov_scratch, queue_speed,
 ):
     """Advance the network by `duration` seconds; returns the number of substeps taken.
 
     `requests[g]` is the phase index signal g should show (-1: keep); a change starts the
     signal's yellow/all-red and is refused before its minimum green has elapsed. Row names of
     the stacked arrays are the module constants; `sim.simulator.Simulator` builds them.
-    `link_dx` and `queue_speed` feed the queue accumulator (`sim.queues`).
+    `queue_speed` (m/s) defines queued vehicles (`sim.queues`).
     """
     link_c0 = link_i[L_C0]
     link_n = link_i[L_N]
@@ -288,8 +291,7 @@ def advance(
     win = faces[F_WIN]
     mov_signal = mov_i[M_SIGNAL]
     first = np.empty((2, link_c0.shape[0]))
-    queued = np.empty((rho.shape[0], link_c0.shape[0]))
-    queued_m = np.empty(link_c0.shape[0])
+    qs = np.empty((N_QUEUE_ROWS, rho.shape[1]))
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
     t_end = clock[0] + duration
@@ -313,11 +315,12 @@ def advance(
                       work, qf)
             junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
                             csr_mov, cell_vmax, cell_jam, gamma, work, qf, qin, win, mov_scratch)
-            link_queues(link_c0, link_n, link_dx, cell_vmax, cell_jam, pce, rho,
-                        work[W_SPEED], occ, qf, qin, queue_speed, queued, queued_m)
-            link_flows(dt, link_c0, link_n, qf, qin, queued, acc_link)
+            queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, work[W_SPEED], occ,
+                         qf, qin, queue_speed, qs)
+            link_flows(dt, link_c0, link_n, qf, qin, acc_link)
             update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
-                        qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
+                        qin, win, qs[Q_SHARE], acc_cell[A_VHT], acc_cell[A_VKT],
+                        acc_cell[A_QUEUE], first)
             steps += 1
         clock[0] = t0 + seg
         signal_advance(seg, sig_state)

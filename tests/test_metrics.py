@@ -92,5 +92,5 @@ def test_red_light_queue_counts_vehicles_behind_the_shock(cells: int,
     assert np.abs(errors).max() <= 0.1 * params.rho_max * dx
     # The accumulated time mean over every substep against the exact mean of a queue growing
     # linearly from 0.
-    mean = sim.acc_queue[:, k].sum() / sim.t
+    mean = sim.queued_vehicle_seconds()[:, k].sum() / sim.t
     assert mean == pytest.approx(params.rho_max * -s * sim.t / 2.0, abs=0.1 * params.rho_max * dx)

@@ -7,7 +7,7 @@ import numpy as np
 from arz_tui.env.observations import default_features
 from sim.jit import kernel
 from sim.metrics import cell_speeds
-from sim.queues import link_queues
+from sim.queues import N_QUEUE_ROWS, link_queues
 from sim.stepper import (
     A_OUT,
     A_QUEUE,
@@ -58,15 +58,17 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     cell_speeds(rho, state[U_Y], cell_vmax, cellp[1], classp[0], classp[1], occ, speed)
     q_veh = per_link[LK_QUEUE_VEH]
     q_class = np.empty((nc, link_c0.shape[0]))
+    scratch = np.empty((N_QUEUE_ROWS, rho.shape[1]))
     link_queues(link_c0, link_n, link_dx, cell_vmax, cellp[1], classp[1], rho, speed, occ,
-                faces[F_Q], faces[F_QIN], queue_speed, q_class, per_link[LK_QUEUE_M])
+                faces[F_Q], faces[F_QIN], queue_speed, scratch, q_class, per_link[LK_QUEUE_M])
     q_vs = per_link[LK_QUEUE_VS]
+    cell_vqt = acc_cell[A_QUEUE]
     for k in range(link_c0.shape[0]):
         qv = 0.0
         qs = 0.0
         for i in range(nc):
             qv += q_class[i, k]
-            qs += acc_link[A_QUEUE, i, k]
+            qs += cell_vqt[i, link_c0[k]:link_c0[k] + link_n[k]].sum()
         q_veh[k] = qv
         q_vs[k] = qs
     link_veh = per_link[LK_VEHICLES]
