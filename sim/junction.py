@@ -14,7 +14,7 @@ Vehicle flows are the sending cell's class share times the admitted occupancy fl
 
 from __future__ import annotations
 
-from sim.flux import critical_occupancy, supply
+from sim.flux import class_supply
 from sim.jit import kernel
 
 W_MARK, W_SPEED, W_DEMAND, W_SHARE = 0, 1, 3, 4  # rows of the stepper's work array
@@ -61,7 +61,7 @@ def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
 
 @kernel
 def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
-                    cell_vmax, cell_jam, gamma, work, qf, qin, win, scratch):
+                    cell_vmax, cell_jam, classp, work, qf, qin, win, scratch):
     """Outflow of every link's last cell and inflow into every link's first cell at
     junctions. mov_cells rows: last cell of the from link, first cell of the to link (unsigned,
     so indexing with them needs no negative-index check); csr_ptr/csr_mov row 0 lists the
@@ -101,10 +101,8 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
             if asked <= 0.0:
                 continue
             vmax = cell_vmax[i, c]
-            jam = cell_jam[i, c]
             w_in = min(marked / asked, vmax)
-            sup = supply(w_in, work[W_SPEED, i, c], critical_occupancy(w_in, vmax, jam, gamma[i]),
-                         vmax, jam, gamma[i])
+            sup = class_supply(w_in, work[W_SPEED, i, c], vmax, cell_jam[i, c], classp, i)
             if asked > sup:
                 _share_by_priority(i, lo, hi, csr_mov[0], mov_prio, scratch, sup)
 

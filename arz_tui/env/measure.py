@@ -55,7 +55,7 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     link_c0 = link_i[0]
     link_n = link_i[1]
     nc = rho.shape[0]
-    cell_speeds(rho, state[U_Y], cell_vmax, cellp[1], classp[0], classp[1], occ, speed)
+    cell_speeds(rho, state[U_Y], cell_vmax, cellp[1], classp, occ, speed)
     q_veh = per_link[LK_QUEUE_VEH]
     q_class = np.empty((nc, link_c0.shape[0]))
     scratch = np.empty((N_QUEUE_ROWS, rho.shape[1]))
