@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from sim.params import CAR, ARZParams
 from sim.scenario import Scenario, parse_scenario
 
 APPROACH, SIDE = "up", "side"
@@ -104,6 +105,37 @@ def webster_delay(cycle_s: float, green_s: float, x: float, flow_veh_s: float) -
     uniform = webster_uniform_delay(cycle_s, green_s, x)
     return uniform + x * x / (2.0 * q * (1.0 - x)) - 0.65 * (cycle_s / q**2) ** (1 / 3) * x ** (
         2.0 + 5.0 * lam)
+
+
+def uxsim_approach_delay(flow_veh_h: float, green_s: float, cycle_s: float = 60.0,
+                         length_m: float = 900.0, down_m: float = 300.0,
+                         duration_s: float = 7200.0, drain_s: float = 300.0,
+                         params: ARZParams = CAR, offset_s: float = 0.0) -> float:
+    """Mean delay per vehicle (s) of the isolated approach in UXsim (Seo's Newell-type
+    mesoscopic model, triangular diagram): the same free speed, jam density and backward
+    wave as `params` (UXsim's reaction time is 1 / (wave x jam density), which is also its
+    time step), single vehicles (deltan = 1), a green of `green_s` (UXsim has no start-up
+    lost time: pass the effective green) and red for the rest of the cycle, arrivals at
+    `flow_veh_h` until `duration_s - drain_s`, the cycle shifted by `offset_s`. Delay =
+    travel time (waiting to enter included) - free-flow time, over completed trips. Needs the
+    `uxsim` package (dev)."""
+    import uxsim  # a dev dependency, only needed here
+
+    wave = params.wave_speed if params.law == "triangular" else params.gamma * params.v_max
+    reaction = 1.0 / (wave * params.rho_max)
+    world = uxsim.World(name="", deltan=1, reaction_time=reaction, tmax=duration_s,
+                        print_mode=0, save_mode=0, show_mode=0, random_seed=0)
+    world.addNode("in", 0.0, 0.0)
+    world.addNode("J", length_m, 0.0, signal=[green_s, cycle_s - green_s],
+                  signal_offset=offset_s)
+    world.addNode("out", length_m + down_m, 0.0)
+    common = {"free_flow_speed": params.v_max, "jam_density": params.rho_max}
+    world.addLink(APPROACH, "in", "J", length=length_m, signal_group=0, **common)
+    world.addLink("down", "J", "out", length=down_m, **common)
+    world.adddemand("in", "out", 0.0, duration_s - drain_s, flow_veh_h / 3600.0)
+    world.exec_simulation()
+    world.analyzer.basic_analysis()
+    return float(world.analyzer.average_delay)
 
 
 def with_cell_length(scn: Scenario, cell_m: float) -> Scenario:

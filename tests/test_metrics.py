@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import test_signal_physics as red_light
 
 from sim import exact
 from sim.scenario import parse_scenario
 from sim.simulator import ACC_GENERATED, Simulator
-from tests import test_signal_physics as red_light
 
 CAR = 1
 L_UP, L_DOWN = 600.0, 300.0
