@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.flux import K_DROP, K_GAMMA, K_LAW, K_PCE, K_RELAX, K_WAVE, N_CLASSP
-from sim.params import KMH, ARZParams
+from sim.params import KMH, ARZParams, Law
 from sim.scenario import CLASS_NAMES, Scenario
 from sim.stepper import N_SIG_F
 
@@ -56,7 +56,8 @@ class Network:
     cell_dx: np.ndarray
     """Length of every cell, m."""
     cellp: np.ndarray
-    """Stacked rows per class and cell: free speed (m/s), jam occupancy (car-eq/m)."""
+    """Stacked rows per class and cell (`sim.flux.C_*`): free speed (m/s), jam occupancy
+    (car-eq/m), critical occupancy and free-branch slope of the triangular law."""
     link_vmax: np.ndarray
     """Free-flow speed per class and link, m/s."""
     classp: np.ndarray
@@ -199,6 +200,14 @@ def compile_network(scn: Scenario) -> Network:
     cell_link = np.repeat(np.arange(n_links), link_n)
     cell_vmax = np.ascontiguousarray(link_vmax[:, cell_link])
     cell_jam = np.ascontiguousarray(link_jam[:, cell_link])
+    cell_crit = np.empty_like(cell_vmax)
+    cell_slope = np.zeros_like(cell_vmax)
+    for i, p in enumerate(classes):
+        if p.law_code == Law.TRIANGULAR:
+            cell_crit[i] = cell_jam[i] * p.critical_fraction(cell_vmax[i])
+            cell_slope[i] = p.free_speed_drop * cell_vmax[i] / cell_crit[i]
+        else:
+            cell_crit[i] = cell_jam[i] * (1.0 / (1.0 + p.gamma)) ** (1.0 / p.gamma)
     classp = np.zeros((N_CLASSP, NC))
     for i, p in enumerate(classes):
         classp[K_GAMMA, i] = p.gamma
@@ -259,7 +268,7 @@ def compile_network(scn: Scenario) -> Network:
     return Network(
         scenario=scn, classes=classes, link_ids=link_ids, link_i=link_i, link_dx=link_dx,
         link_length=link_length, link_lanes=link_lanes, cell_dx=np.repeat(link_dx, link_n),
-        cellp=np.stack([cell_vmax, cell_jam]), link_vmax=link_vmax,
+        cellp=np.stack([cell_vmax, cell_jam, cell_crit, cell_slope]), link_vmax=link_vmax,
         classp=classp, movement_keys=movement_keys,
         mov_i=np.stack([mov_from, mov_to, mov_signal]).reshape(3, n_mov),
         mov_cells=np.stack([link_c0[mov_from] + link_n[mov_from] - 1,

@@ -41,7 +41,9 @@ def signal_requests(requests, sig_state, sig_yellow, sig_min_green):
 
 @kernel
 def signal_advance(seconds, sig_state):
-    """Let `seconds` pass; the stepper splits intervals so a change never ends mid-segment."""
+    """Let `seconds` pass. A segment may run past the end of a yellow/all-red (into the new
+    phase's start-up lost time, when the greens have not changed yet): the new phase then has
+    been shown for the overshoot."""
     for g in range(sig_state.shape[1]):
         left = sig_state[CHANGE_LEFT, g]
         if left > 0.0:
@@ -49,7 +51,7 @@ def signal_advance(seconds, sig_state):
             if left <= 1e-9:
                 sig_state[CHANGE_LEFT, g] = 0.0
                 sig_state[PHASE, g] = sig_state[NEXT, g]
-                sig_state[GREEN_TIME, g] = 0.0
+                sig_state[GREEN_TIME, g] = max(-left, 0.0)
             else:
                 sig_state[CHANGE_LEFT, g] = left
         else:
@@ -58,11 +60,15 @@ def signal_advance(seconds, sig_state):
 
 @kernel
 def signal_next_event(seg, sig_state, sig_lost):
-    """`seg` shortened to the next signal event within it: the end of a yellow/all-red or of
-    a start-up lost time, so that greens never change inside a segment."""
+    """`seg` shortened to the next instant a signal's greens change: the end of the start-up
+    lost time that follows a yellow/all-red (the movements are red throughout both, so the
+    end of the yellow itself needs no substep boundary), so that greens never change inside a
+    segment."""
     for g in range(sig_state.shape[1]):
         left = sig_state[CHANGE_LEFT, g]
-        if left <= 0.0:
+        if left > 0.0:
+            left += sig_lost[g]
+        else:
             left = sig_lost[g] - sig_state[GREEN_TIME, g]
         if 1e-9 < left < seg:
             seg = left

@@ -36,7 +36,10 @@ import math
 import numpy as np
 
 from sim.flux import (
-    K_DROP,
+    C_CRIT,
+    C_JAM,
+    C_SLOPE,
+    C_VMAX,
     K_GAMMA,
     K_LAW,
     K_PCE,
@@ -69,7 +72,6 @@ N_CELL_ACC = 3
 A_IN, A_OUT = 0, 1  # link accumulators (rows, class, link)
 N_LINK_ACC = 2
 L_C0, L_N, L_UP_JUNCTION, L_FIFO = 0, 1, 2, 3  # link_i (rows, link)
-C_VMAX, C_JAM = 0, 1  # cellp (rows, class, cell)
 M_FROM, M_TO, M_SIGNAL = 0, 1, 2  # mov_i (rows, movement)
 S_MARK, S_QUEUE, S_GENERATED, S_WAITING, S_ENTERED, S_INFLOW = 0, 1, 2, 3, 4, 5  # src_state
 N_SRC_ROWS = 6
@@ -96,72 +98,77 @@ def occupancy(rho, pce, occ):
 
 
 @inline_kernel
-def _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, law, g, cw, dl):
+def _cell_class(i, rho, y, cell_vmax, cell_jam, cell_crit, cell_slope, occ, work, law, g,
+                cw):
     """Cell pass of class i; inlined with a constant law (and exponent) so each law gets its
     own vectorised loop."""
     for c in range(rho.shape[1]):
         rc = rho[i, c]
         vm = cell_vmax[i, c]
         jm = cell_jam[i, c]
+        kc = cell_crit[i, c]
+        ks = cell_slope[i, c]
         w = marker(rc, y[i, c], vm)
         r = occ[c]
-        v = w - pressure(r, vm, jm, law, g, cw, dl)
-        sig = critical_occupancy(w, vm, jm, law, g, cw, dl)
+        v = w - pressure(r, vm, jm, kc, ks, law, g, cw)
+        sig = critical_occupancy(w, vm, jm, kc, ks, law, g, cw)
         work[W_MARK, i, c] = w
         work[W_SPEED, i, c] = max(v, 0.0)
         work[W_SIGMA, i, c] = sig
-        work[W_DEMAND, i, c] = demand(r, w, sig, vm, jm, law, g, cw, dl)
+        work[W_DEMAND, i, c] = demand(r, w, sig, vm, jm, kc, ks, law, g, cw)
         work[W_SHARE, i, c] = rc / max(r, 1e-300)
 
 
 @kernel
-def cell_pass(rho, y, cell_vmax, cell_jam, classp, occ, work):
+def cell_pass(rho, y, cellp, classp, occ, work):
     """Per-cell quantities of every class, from the state at the start of a substep."""
     occupancy(rho, classp[K_PCE], occ)
+    vm, jm, kc, ks = cellp[C_VMAX], cellp[C_JAM], cellp[C_CRIT], cellp[C_SLOPE]
     for i in range(rho.shape[0]):
         g = classp[K_GAMMA, i]
         cw = classp[K_WAVE, i]
-        dl = classp[K_DROP, i]
         if classp[K_LAW, i] == TRIANGULAR:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, TRIANGULAR, 1.0, cw, dl)
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, TRIANGULAR, 1.0, cw)
         elif g == 1.0:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, POWER, 1.0, cw, dl)
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, POWER, 1.0, cw)
         elif g == 2.0:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, POWER, 2.0, cw, dl)
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, POWER, 2.0, cw)
         else:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, POWER, g, cw, dl)
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, POWER, g, cw)
 
 
 @inline_kernel
-def _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, law, g, cw, dl):
+def _face_class(i, cell_vmax, cell_jam, cell_crit, cell_slope, rho, work, qf, uf, law, g,
+                cw):
     for c in range(rho.shape[1] - 1):
         sup = supply(work[W_MARK, i, c], work[W_SPEED, i, c + 1], work[W_SIGMA, i, c],
-                     cell_vmax[i, c], cell_jam[i, c], law, g, cw, dl)
+                     cell_vmax[i, c], cell_jam[i, c], cell_crit[i, c], cell_slope[i, c], law,
+                     g, cw)
         q = work[W_SHARE, i, c] * min(work[W_DEMAND, i, c], sup)
         qf[i, c] = q
         uf[i, c] = q / max(rho[i, c], RHO_EPS)
 
 
 @kernel
-def face_pass(cell_vmax, cell_jam, classp, rho, work, qf, uf):
+def face_pass(cellp, classp, rho, work, qf, uf):
     """Godunov flux through every cell's right face (link ends are overwritten later)."""
+    vm, jm, kc, ks = cellp[C_VMAX], cellp[C_JAM], cellp[C_CRIT], cellp[C_SLOPE]
     for i in range(qf.shape[0]):
         g = classp[K_GAMMA, i]
         cw = classp[K_WAVE, i]
-        dl = classp[K_DROP, i]
         if classp[K_LAW, i] == TRIANGULAR:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, TRIANGULAR, 1.0, cw, dl)
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, TRIANGULAR, 1.0, cw)
         elif g == 1.0:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, POWER, 1.0, cw, dl)
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, POWER, 1.0, cw)
         elif g == 2.0:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, POWER, 2.0, cw, dl)
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, POWER, 2.0, cw)
         else:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, POWER, g, cw, dl)
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, POWER, g, cw)
 
 
 @kernel
-def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vmax, cell_jam,
-                classp, work, qin, win):
+def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cellp, classp, work,
+                qin, win):
     """Point-queue sources: demand = arrivals + queue / dt, shared across classes in
     proportion to their occupancy demand when the first cell's supply is short; then the
     queues and the source accumulators advance by dt."""
@@ -179,11 +186,12 @@ def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vm
             arrivals = src_state[S_INFLOW, i, s]
             waiting = src_state[S_QUEUE, i, s]
             d = arrivals + waiting / dt
-            vmax = cell_vmax[i, c]
+            vmax = cellp[C_VMAX, i, c]
             w = min(src_state[S_MARK, i, s], vmax)
             q = 0.0
             if d > 0.0:
-                sup = class_supply(w, work[W_SPEED, i, c], vmax, cell_jam[i, c], classp, i)
+                sup = class_supply(w, work[W_SPEED, i, c], vmax, cellp[C_JAM, i, c],
+                                   cellp[C_CRIT, i, c], cellp[C_SLOPE, i, c], classp, i)
                 q = d if occ_demand <= sup else d * sup / occ_demand
             qin[i, c] = q
             win[i, c] = w
@@ -194,8 +202,7 @@ def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vm
 
 
 @kernel
-def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam, classp,
-              work, qf):
+def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf):
     """Sinks: free outflow, or the supply of a fixed downstream state (a transmissive
     boundary for Riemann problems) where its ghost speed is >= 0."""
     nc = qf.shape[0]
@@ -206,8 +213,9 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam,
             d = work[W_DEMAND, i, c]
             vg = sink_ghost_speed[i, k]
             if vg >= 0.0:
-                d = min(d, class_supply(work[W_MARK, i, c], vg, cell_vmax[i, c], cell_jam[i, c],
-                                        classp, i))
+                d = min(d, class_supply(work[W_MARK, i, c], vg, cellp[C_VMAX, i, c],
+                                        cellp[C_JAM, i, c], cellp[C_CRIT, i, c],
+                                        cellp[C_SLOPE, i, c], classp, i))
             qf[i, c] = work[W_SHARE, i, c] * d
 
 
@@ -301,7 +309,6 @@ def advance(
     link_c0 = link_i[L_C0]
     link_n = link_i[L_N]
     cell_vmax = cellp[C_VMAX]
-    cell_jam = cellp[C_JAM]
     relax = classp[K_RELAX]
     rho = state[U_RHO]
     y = state[U_Y]
@@ -325,15 +332,14 @@ def advance(
         dt = seg / n
         t0 = clock[0]
         for k in range(n):
-            cell_pass(rho, y, cell_vmax, cell_jam, classp, occ, work)
-            face_pass(cell_vmax, cell_jam, classp, rho, work, qf, uf)
+            cell_pass(rho, y, cellp, classp, occ, work)
+            face_pass(cellp, classp, rho, work, qf, uf)
             source_pass(t0 + k * dt, dt, link_c0, src_link, src_rates, src_bin, src_state,
-                        cell_vmax, cell_jam, classp, work, qin, win)
-            sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam, classp,
-                      work, qf)
+                        cellp, classp, work, qin, win)
+            sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf)
             junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
-                            csr_mov, cell_vmax, cell_jam, classp, work, qf, qin, win, mov_scratch)
-            queue_shares(link_c0, link_n, cell_vmax, cell_jam, classp[K_PCE], rho,
+                            csr_mov, cellp, classp, work, qf, qin, win, mov_scratch)
+            queue_shares(link_c0, link_n, cell_vmax, cellp[C_JAM], classp[K_PCE], rho,
                          work[W_SPEED], occ, qf, qin, queue_speed, qs)
             link_flows(dt, link_c0, link_n, qf, qin, acc_link)
             update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,

@@ -392,6 +392,9 @@ TRI = TRIANGULAR_CAR
 C_WAVE = TRI.wave_speed
 U_CRIT = (1.0 - TRI.free_speed_drop) * TRI.v_max
 RHO_C = TRI.rho_max * C_WAVE / (C_WAVE + U_CRIT)
+KERNEL_ARGS = (TRI.v_max, TRI.rho_max, RHO_C, TRI.free_speed_drop * TRI.v_max / RHO_C,
+               int(Law.TRIANGULAR), 1.0, C_WAVE)
+"""The law's parameters as sim.flux takes them: (V, R, r_c, slope d V / r_c, law, gamma, c)."""
 
 
 def test_triangular_law_meets_its_calibration_targets() -> None:
@@ -425,15 +428,14 @@ def test_triangular_law_is_admissible_for_arz() -> None:
         k = int(np.argmax(f))
         assert np.all(np.diff(f[:k + 1]) >= -1e-15) and np.all(np.diff(f[k:]) <= 1e-15)
         # The kernels' closed-form critical occupancy is the argmax found numerically.
-        sigma = flux.critical_occupancy(w, TRI.v_max, TRI.rho_max, Law.TRIANGULAR, 1.0,
-                                        C_WAVE, TRI.free_speed_drop)
+        sigma = flux.critical_occupancy(w, *KERNEL_ARGS)
         assert sigma == pytest.approx(exact.critical_density(TRI, w), rel=1e-9)
 
 
 def test_triangular_kernels_match_the_law() -> None:
     """sim.flux's closed forms (pressure, inverse) against ARZParams.pressure and the exact
     module's bisection."""
-    args = (TRI.v_max, TRI.rho_max, int(Law.TRIANGULAR), 1.0, C_WAVE, TRI.free_speed_drop)
+    args = KERNEL_ARGS
     for r in np.linspace(0.0, 1.2 * TRI.rho_max, 97):
         assert flux.pressure(r, *args) == pytest.approx(float(TRI.pressure(r)), abs=1e-12)
     for q in np.linspace(0.0, TRI.v_max, 61):

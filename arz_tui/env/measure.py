@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from arz_tui.env.observations import default_features
+from sim.flux import C_JAM, C_VMAX, K_PCE
 from sim.jit import kernel
 from sim.metrics import cell_speeds
 from sim.queues import N_QUEUE_ROWS, link_queues
@@ -51,15 +52,16 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     link_dx = link_geo[0]
     link_storage = link_geo[2]
     rho = state[U_RHO]
-    cell_vmax = cellp[0]
+    cell_vmax = cellp[C_VMAX]
+    cell_jam = cellp[C_JAM]
     link_c0 = link_i[0]
     link_n = link_i[1]
     nc = rho.shape[0]
-    cell_speeds(rho, state[U_Y], cell_vmax, cellp[1], classp, occ, speed)
+    cell_speeds(rho, state[U_Y], cell_vmax, cell_jam, classp, occ, speed)
     q_veh = per_link[LK_QUEUE_VEH]
     q_class = np.empty((nc, link_c0.shape[0]))
     scratch = np.empty((N_QUEUE_ROWS, rho.shape[1]))
-    link_queues(link_c0, link_n, link_dx, cell_vmax, cellp[1], classp[1], rho, speed, occ,
+    link_queues(link_c0, link_n, link_dx, cell_vmax, cell_jam, classp[K_PCE], rho, speed, occ,
                 faces[F_Q], faces[F_QIN], queue_speed, scratch, q_class, per_link[LK_QUEUE_M])
     q_vs = per_link[LK_QUEUE_VS]
     cell_vqt = acc_cell[A_QUEUE]
@@ -140,6 +142,6 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     totals[T_PRESSURE] = pressure / count if count > 0 else 0.0
     totals[T_QUEUE_VS] = qs
     if obs.shape[0] > 0:
-        default_features(approach_link, link_c0, link_n, link_geo[1], link_vmax, cellp[1],
-                         classp[1], rho, speed, per_link[LK_QUEUE_M], sig_state, sig_phase_ptr,
+        default_features(approach_link, link_c0, link_n, link_geo[1], link_vmax, cell_jam,
+                         classp[K_PCE], rho, speed, per_link[LK_QUEUE_M], sig_state, sig_phase_ptr,
                          sig_max_green, obs)
