@@ -26,7 +26,7 @@ Here every cell gets a queued share of its vehicles:
     (at a stop line: jam), r_m the discharge state's, the next cell's or, for a link's last
     cell, that of the outflow at free speed (so through traffic in free flow, whose outflow
     is its own occupancy at free speed, counts nothing);
-  a cell at both takes the larger estimate;
+  a cell at both edges (between two queues) is taken as a tail;
 * otherwise none (share 0).
 
 This is exact for a queue edge that is a sharp wave inside one cell (what Godunov's scheme
@@ -137,28 +137,37 @@ def queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf,
             dens[c] += rho[i, c]
             slow[c] += rho[i, c] * speed[i, c]
     for c in range(n):
-        slow[c] = 1.0 if slow[c] < queue_speed * dens[c] and dens[c] > MIN_DENSITY else 0.0
+        # Two selects, not `and`: a branch would stop the loop vectorising.
+        a = 1.0 if slow[c] < queue_speed * dens[c] else 0.0
+        slow[c] = a if dens[c] > MIN_DENSITY else 0.0
     # Every cell as if inside a link (neighbours c - 1 and c + 1); link ends are redone below.
+    # A cell at both edges (between two slow cells) is taken as a tail.
     for c in range(1, n - 1):
-        tail = _queued_share(occ[c], occ[c - 1], occ[c + 1]) * slow[c + 1]
-        head = _queued_share(occ[c], occ[c + 1], occ[c - 1]) * slow[c - 1]
-        share[c] = slow[c] + (1.0 - slow[c]) * max(tail, head)
+        tail = slow[c + 1]
+        edge = max(tail, slow[c - 1])
+        r_m = occ[c - 1] if tail > 0.0 else occ[c + 1]
+        r_q = occ[c + 1] if tail > 0.0 else occ[c - 1]
+        share[c] = slow[c] + (1.0 - slow[c]) * edge * _queued_share(occ[c], r_m, r_q)
     for k in range(link_c0.shape[0]):
         c0 = link_c0[k]
         last = c0 + link_n[k] - 1
-        r_in = _arrivals(c0, pce, cell_vmax, qin)
-        # Last cell: tail behind a blocked exit, head of a queue discharging through it.
-        r = occ[last]
-        r_jam = _jam_of_mix(last, pce, rho, occ, cell_jam)
-        blocked = _blocked(last, qf, dens, queue_speed)
-        r_up = occ[last - 1] if last > c0 else r_in
-        tail = _queued_share(r, r_up, r_jam) * blocked
-        head = _queued_share(r, _moving_out(last, pce, cell_vmax, qf), r_jam) * (1.0 - blocked)
-        share[last] = slow[last] + (1.0 - slow[last]) * max(tail, head)
+        # Last cell: tail behind a blocked exit, or head of a queue discharging through it.
+        s = slow[last]
+        if s == 0.0 and dens[last] > MIN_DENSITY:
+            r = occ[last]
+            r_jam = _jam_of_mix(last, pce, rho, occ, cell_jam)
+            if _blocked(last, qf, dens, queue_speed) > 0.0:
+                r_up = occ[last - 1] if last > c0 else _arrivals(c0, pce, cell_vmax, qin)
+                s = _queued_share(r, r_up, r_jam)
+            else:
+                s = _queued_share(r, _moving_out(last, pce, cell_vmax, qf), r_jam)
+        share[last] = s
         if last > c0:
             # First cell: the arrivals upstream of it, and no queue whose head it could hold.
-            tail = _queued_share(occ[c0], r_in, occ[c0 + 1]) * slow[c0 + 1]
-            share[c0] = slow[c0] + (1.0 - slow[c0]) * tail
+            s = slow[c0]
+            if s == 0.0 and slow[c0 + 1] > 0.0:
+                s = _queued_share(occ[c0], _arrivals(c0, pce, cell_vmax, qin), occ[c0 + 1])
+            share[c0] = s
 
 
 @kernel
