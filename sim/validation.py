@@ -158,3 +158,104 @@ def degree_of_saturation_flow(x: float, saturation_veh_h: float, plan: ApproachP
     """Arrival flow (veh/h) giving degree of saturation x: x * s * g / C."""
     return x * saturation_veh_h * plan.effective_green_s(lost_s) / plan.cycle_s
 
+
+
+@dataclass(frozen=True)
+class SignalPhysics:
+    """Measured on the isolated approach (10 m cells): a red of `red_s` with arrivals, then
+    green. Flows veh/h, speeds km/h, times s."""
+
+    discharge_veh_h: float
+    """Stop-line flow while the queue discharges (least-squares slope of the cumulative
+    departures from lost time + 2 s until the queue has cleared)."""
+    lost_time_s: float
+    """Start-up lost time: green start to the time-axis intercept of that line (HCM)."""
+    start_wave_kmh: float
+    """Speed of the start wave (where the standing queue starts moving), upstream."""
+    queue_tail_kmh: float
+    """Speed of the queue's tail during the red, upstream (from the queued metres)."""
+    free_speed_ratio: float
+    """Space-mean speed / free speed on the approach, signal always green, arrivals at 60 % of
+    capacity (VKT / VHT over the approach link)."""
+
+
+def measure_signal_physics(arrivals_veh_h: float = 900.0, red_s: float = 120.0,
+                           cell_m: float = 10.0, capacity_veh_h: float | None = None
+                           ) -> SignalPhysics:
+    """Run the isolated approach through one long red and the following green; see
+    `SignalPhysics`. `capacity_veh_h` (default: measured discharge) sets the 60 % flow of the
+    free-speed run."""
+    import numpy as np
+
+    from sim.simulator import Simulator
+
+    scn = isolated_approach(arrivals_veh_h, cell_m=cell_m, length_m=1500.0)
+    sim = Simulator(scn)
+    net = sim.net
+    k = net.link_index(APPROACH)
+    # Let arrivals fill the road (free flow) before the red.
+    sim.advance(150.0, [MAIN_PHASE])
+    t0 = sim.t
+    sim.advance(3.0, [SIDE_PHASE])  # all-red, then the side phase: the approach's red
+    times, tails = [], []
+    while sim.t - t0 < red_s - 1e-9:
+        sim.advance(2.0, [SIDE_PHASE])
+        _, metres = sim.queues()
+        times.append(sim.t)
+        tails.append(metres[k])
+    t, x = np.array(times), np.array(tails)
+    settled = t - t0 >= 20.0
+    tail_speed = float(np.polyfit(t[settled], x[settled], 1)[0])
+    # Green: the change back to the main phase takes the all-red, then the lost time runs.
+    sim.advance(3.0, [MAIN_PHASE])
+    green = sim.t
+    dx = float(net.link_dx[k])
+    cells = sim.link_slice(k)
+    n_cells = int(net.link_n[k])
+    queue_v = net.queue_speed
+    out0 = float(sim.acc_out[:, k].sum())
+    ts, ns = [], []
+    # Cells of the standing queue at the green: when each starts moving.
+    stopped = ((sim.speeds()[:, cells].max(axis=0) < queue_v)
+               & (sim.rho[:, cells].sum(axis=0) > 1e-4))
+    moving = ~stopped
+    first_moving = np.full(n_cells, np.nan)
+    step = 0.5
+    while True:
+        sim.advance(step, [MAIN_PHASE])
+        ts.append(sim.t - green)
+        ns.append(float(sim.acc_out[:, k].sum()) - out0)
+        speed = sim.speeds()[:, cells].max(axis=0)
+        dens = sim.rho[:, cells].sum(axis=0)
+        now = (speed >= queue_v) | (dens <= 1e-4)
+        first_moving[now & ~moving] = sim.t - green
+        moving |= now
+        queued, _ = sim.queues()
+        if ts[-1] > 20.0 and queued[k] < 0.5:
+            break
+        if ts[-1] > 600.0:
+            raise RuntimeError("the queue did not clear in 600 s of green")
+    tt, nn = np.array(ts), np.array(ns)
+    params = net.classes[1]
+    # Lost time: read the set value back from the curve's intercept.
+    lost_set = scn.signals[0].lost_time_s
+    fit = (tt >= lost_set + 2.0) & (nn < 0.8 * nn[-1])
+    slope, intercept = np.polyfit(tt[fit], nn[fit], 1)
+    # Start wave: when the cells of the standing queue (beyond the first 30 m) start moving.
+    dist = (n_cells - np.arange(n_cells) - 0.5) * dx
+    use = (dist >= 30.0) & np.isfinite(first_moving)
+    wave = float(np.polyfit(first_moving[use], dist[use], 1)[0])
+    # Free-speed flatness: always green at 60 % of capacity.
+    capacity = capacity_veh_h if capacity_veh_h is not None else slope * 3600.0
+    free = Simulator(isolated_approach(0.6 * capacity, cell_m=cell_m, length_m=1500.0))
+    free.advance(600.0, [MAIN_PHASE])
+    vht0 = free.vehicle_seconds()[:, k].sum()
+    vkt0 = free.vehicle_metres()[:, k].sum()
+    free.advance(600.0, [MAIN_PHASE])
+    vht = free.vehicle_seconds()[:, k].sum() - vht0
+    vkt = free.vehicle_metres()[:, k].sum() - vkt0
+    ratio = float(vkt / vht / params.v_max)
+    return SignalPhysics(discharge_veh_h=float(slope * 3600.0),
+                         lost_time_s=float(-intercept / slope),
+                         start_wave_kmh=wave * 3.6, queue_tail_kmh=tail_speed * 3.6,
+                         free_speed_ratio=ratio)

@@ -37,6 +37,7 @@ from sim.validation import (
     ApproachPlan,
     degree_of_saturation_flow,
     isolated_approach,
+    measure_signal_physics,
     uxsim_approach_delay,
     webster_uniform_delay,
     with_cell_length,
@@ -110,3 +111,33 @@ def test_approach_delay_and_queue_converge_under_refinement(x: float) -> None:
     coarse, fine = grid_pair(lambda dx: isolated_approach(q, cell_m=dx))
     assert coarse.totals.mean_delay_s == pytest.approx(fine.totals.mean_delay_s, rel=0.05)
     assert coarse.link_queue_veh == pytest.approx(fine.link_queue_veh, rel=0.10)
+
+
+@pytest.fixture(scope="module")
+def signal_physics():
+    return measure_signal_physics()
+
+
+@pytest.mark.slow
+def test_signal_physics_against_targets_and_theory(signal_physics) -> None:
+    """Targets of issue 10 and the law's own theory (sim.exact): the discharge runs at the
+    law's capacity (Godunov's flux at a jam/empty interface is exactly the capacity); the
+    intercept of the discharge line is the start-up lost time the scenario sets; the start
+    wave moves at the backward wave speed c (first-order smearing: a cell of 10 m over the
+    ~250 m of the fit, 4 %, bound 10 %); the queue tail is the LWR shock between the arrivals
+    and the jam (2 %, as on 5 m cells in test_signal_physics); the free branch keeps the law's
+    equilibrium speed at 60 % of capacity."""
+    m = signal_physics
+    scn = isolated_approach(900.0)
+    car = compile_network(scn).classes[CAR]
+    capacity = exact.capacity(car) * 3600.0
+    assert 1800.0 <= m.discharge_veh_h <= 1950.0
+    assert m.discharge_veh_h == pytest.approx(capacity, rel=0.01)
+    assert m.lost_time_s == pytest.approx(scn.signals[0].lost_time_s, abs=0.1)
+    assert 15.0 <= m.start_wave_kmh <= 20.0
+    assert m.start_wave_kmh == pytest.approx(car.wave_speed * 3.6, rel=0.10)
+    tail = -exact.red_queue_tail_speed(900.0 / 3600.0, car) * 3.6
+    assert m.queue_tail_kmh == pytest.approx(tail, rel=0.02)
+    flat = exact.equilibrium_speed(exact.free_flow_density(0.6 * capacity / 3600.0, car), car)
+    assert m.free_speed_ratio >= 0.95
+    assert m.free_speed_ratio == pytest.approx(float(flat) / car.v_max, abs=0.005)
