@@ -23,19 +23,16 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from validation import PLAN, X_VALUES  # benchmarks/validation.py: the same approach
+
 from arz_tui.env.validation import run_plan
-from sim import exact
-from sim.network import compile_network
 from sim.validation import (
-    ApproachPlan,
+    approach_signal_theory,
     degree_of_saturation_flow,
     isolated_approach,
     webster_uniform_delay,
 )
 
-CAR = 1
-PLAN = ApproachPlan()
-X_VALUES = (0.3, 0.5, 0.7, 0.85, 0.95)
 DURATION_S, DRAIN_S = 7200, 300
 FREE_KMH = 50.0
 
@@ -115,11 +112,7 @@ def main() -> int:
         print("skipped: SUMO is not installed (pip install eclipse-sumo); nothing compared")
         return 0
     os.environ.setdefault("SUMO_HOME", str(Path(binaries[0]).parent.parent))
-    scn = isolated_approach(100.0)
-    car = compile_network(scn).classes[CAR]
-    sat = exact.capacity(car) * 3600.0
-    lost = scn.signals[0].lost_time_s
-    green = PLAN.effective_green_s(lost)
+    sat, lost, green = approach_signal_theory(PLAN)
     print(f"Isolated approach (C = {PLAN.cycle_s:g} s, green {PLAN.green_s:g} s, arz-tui "
           f"lost time {lost:g} s, s = {sat:,.0f} veh/h); delay s/veh")
     print(f"  {'x':>5s} {'q veh/h':>8s} {'Webster unif.':>14s} {'arz-tui':>8s} {'SUMO':>8s}")

@@ -19,7 +19,9 @@ from sim import exact
 from sim.network import compile_network
 from sim.scenario import load_scenario
 from sim.validation import (
+    CAR_CLASS,
     ApproachPlan,
+    approach_signal_theory,
     degree_of_saturation_flow,
     isolated_approach,
     measure_signal_physics,
@@ -29,24 +31,15 @@ from sim.validation import (
     with_cell_length,
 )
 
-CAR = 1
 PLAN = ApproachPlan()
 X_VALUES = (0.3, 0.5, 0.7, 0.85, 0.95)
 UXSIM_OFFSETS_S = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 CELLS_M = (50.0, 25.0, 10.0, 5.0)
 
 
-def approach_setup() -> tuple[float, float, float]:
-    """(saturation flow veh/h, start-up lost time s, effective green s) of the approach."""
-    scn = isolated_approach(100.0)
-    car = compile_network(scn).classes[CAR]
-    lost = scn.signals[0].lost_time_s
-    return exact.capacity(car) * 3600.0, lost, PLAN.effective_green_s(lost)
-
-
 def physics_table() -> None:
     scn = isolated_approach(900.0)
-    car = compile_network(scn).classes[CAR]
+    car = compile_network(scn).classes[CAR_CLASS]
     cap = exact.capacity(car) * 3600.0
     m = measure_signal_physics()
     tail = -exact.red_queue_tail_speed(900.0 / 3600.0, car) * 3.6
@@ -67,7 +60,7 @@ def physics_table() -> None:
 
 
 def webster_table(uxsim: bool) -> None:
-    sat, lost, green = approach_setup()
+    sat, lost, green = approach_signal_theory(PLAN)
     print(f"\nIsolated fixed-time approach: C = {PLAN.cycle_s:g} s, green {PLAN.green_s:g} s, "
           f"all-red {PLAN.all_red_s:g} s, lost time {lost:g} s (g = {green:g} s), "
           f"s = {sat:,.0f} veh/h, 900 m, 10 m cells; delay s/veh")
@@ -89,7 +82,7 @@ def webster_table(uxsim: bool) -> None:
 
 
 def grid_table() -> None:
-    sat, lost, _ = approach_setup()
+    sat, lost, _ = approach_signal_theory(PLAN)
     q = degree_of_saturation_flow(0.85, sat, PLAN, lost)
     lagos = load_scenario("lagos")
     cases = [

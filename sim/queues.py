@@ -68,20 +68,12 @@ def _queued_share(r, r_m, r_q):
 
 
 @inline_kernel
-def _moving_out(c, pce, cell_vmax, qf):
-    """Occupancy of what leaves cell c (a link's last), taken at free speed."""
+def _at_free_speed(c, pce, cell_vmax, flux):
+    """Occupancy of the flows flux[:, c] at free speed: what enters a link's first cell
+    (flux = qin) or leaves its last (flux = qf), as moving traffic."""
     r = 0.0
-    for i in range(qf.shape[0]):
-        r += pce[i] * qf[i, c] / cell_vmax[i, c]
-    return r
-
-
-@inline_kernel
-def _arrivals(c0, pce, cell_vmax, qin):
-    """Occupancy of the arrivals into a link's first cell, taken at free speed."""
-    r = 0.0
-    for i in range(qin.shape[0]):
-        r += pce[i] * qin[i, c0] / cell_vmax[i, c0]
+    for i in range(flux.shape[0]):
+        r += pce[i] * flux[i, c] / cell_vmax[i, c]
     return r
 
 
@@ -112,12 +104,12 @@ def _link_end_edges(c, c0, last, pce, cell_vmax, cell_jam, rho, occ, qf, qin,
     if c == last:
         r_jam = _jam_of_mix(c, pce, rho, occ, cell_jam)
         blocked = _blocked(c, qf, dens, queue_speed)
-        r_up = occ[c - 1] if c > c0 else _arrivals(c0, pce, cell_vmax, qin)
+        r_up = occ[c - 1] if c > c0 else _at_free_speed(c0, pce, cell_vmax, qin)
         return (r_up, r_jam, blocked,
-                _moving_out(c, pce, cell_vmax, qf), r_jam, 1.0 - blocked)
+                _at_free_speed(c, pce, cell_vmax, qf), r_jam, 1.0 - blocked)
     # The first cell of a link with more than one cell: upstream of it, the arrivals (and no
     # queue whose head it could hold).
-    return (_arrivals(c0, pce, cell_vmax, qin), occ[c + 1], slow[c + 1], occ[c + 1], 0.0, 0.0)
+    return (_at_free_speed(c0, pce, cell_vmax, qin), occ[c + 1], slow[c + 1], occ[c + 1], 0.0, 0.0)
 
 
 @kernel
@@ -157,16 +149,16 @@ def queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf,
             r = occ[last]
             r_jam = _jam_of_mix(last, pce, rho, occ, cell_jam)
             if _blocked(last, qf, dens, queue_speed) > 0.0:
-                r_up = occ[last - 1] if last > c0 else _arrivals(c0, pce, cell_vmax, qin)
+                r_up = occ[last - 1] if last > c0 else _at_free_speed(c0, pce, cell_vmax, qin)
                 s = _queued_share(r, r_up, r_jam)
             else:
-                s = _queued_share(r, _moving_out(last, pce, cell_vmax, qf), r_jam)
+                s = _queued_share(r, _at_free_speed(last, pce, cell_vmax, qf), r_jam)
         share[last] = s
         if last > c0:
             # First cell: the arrivals upstream of it, and no queue whose head it could hold.
             s = slow[c0]
             if s == 0.0 and slow[c0 + 1] > 0.0:
-                s = _queued_share(occ[c0], _arrivals(c0, pce, cell_vmax, qin), occ[c0 + 1])
+                s = _queued_share(occ[c0], _at_free_speed(c0, pce, cell_vmax, qin), occ[c0 + 1])
             share[c0] = s
 
 

@@ -16,14 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import yaml
 
+from sim.exact import capacity
+from sim.network import compile_network
 from sim.params import CAR, ARZParams
-from sim.scenario import Scenario, parse_scenario
+from sim.scenario import CLASS_NAMES, Scenario, parse_scenario
+from sim.simulator import Simulator
 
 APPROACH, SIDE = "up", "side"
 """Link ids of the isolated approach and of the empty side street."""
 MAIN_PHASE, SIDE_PHASE = 0, 1
+CAR_CLASS = CLASS_NAMES.index("car")
 
 
 @dataclass(frozen=True)
@@ -153,6 +158,16 @@ def scenario_yaml(scn: Scenario) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+def approach_signal_theory(plan: ApproachPlan | None = None) -> tuple[float, float, float]:
+    """(saturation flow veh/h, start-up lost time s, effective green s) of the isolated
+    approach: the car law's capacity and the scenario's lost time."""
+    plan = plan or ApproachPlan()
+    scn = isolated_approach(100.0, plan=plan)
+    car = compile_network(scn).classes[CAR_CLASS]
+    lost = scn.signals[0].lost_time_s
+    return capacity(car) * 3600.0, lost, plan.effective_green_s(lost)
+
+
 def degree_of_saturation_flow(x: float, saturation_veh_h: float, plan: ApproachPlan,
                               lost_s: float = 0.0) -> float:
     """Arrival flow (veh/h) giving degree of saturation x: x * s * g / C."""
@@ -185,10 +200,6 @@ def measure_signal_physics(arrivals_veh_h: float = 900.0, red_s: float = 120.0,
     """Run the isolated approach through one long red and the following green; see
     `SignalPhysics`. `capacity_veh_h` (default: measured discharge) sets the 60 % flow of the
     free-speed run."""
-    import numpy as np
-
-    from sim.simulator import Simulator
-
     scn = isolated_approach(arrivals_veh_h, cell_m=cell_m, length_m=1500.0)
     sim = Simulator(scn)
     net = sim.net
@@ -236,7 +247,7 @@ def measure_signal_physics(arrivals_veh_h: float = 900.0, red_s: float = 120.0,
         if ts[-1] > 600.0:
             raise RuntimeError("the queue did not clear in 600 s of green")
     tt, nn = np.array(ts), np.array(ns)
-    params = net.classes[1]
+    params = net.classes[CAR_CLASS]
     # Lost time: read the set value back from the curve's intercept.
     lost_set = scn.signals[0].lost_time_s
     fit = (tt >= lost_set + 2.0) & (nn < 0.8 * nn[-1])

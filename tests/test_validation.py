@@ -34,7 +34,9 @@ from sim import exact
 from sim.network import compile_network
 from sim.scenario import load_scenario
 from sim.validation import (
+    CAR_CLASS,
     ApproachPlan,
+    approach_signal_theory,
     degree_of_saturation_flow,
     isolated_approach,
     measure_signal_physics,
@@ -43,7 +45,6 @@ from sim.validation import (
     with_cell_length,
 )
 
-CAR = 1
 PLAN = ApproachPlan()
 UXSIM_OFFSETS_S = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 
@@ -51,16 +52,13 @@ UXSIM_OFFSETS_S = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0)
 def approach_theory() -> tuple[float, float]:
     """(saturation flow veh/h, effective green s) of the approach from the law and the
     scenario's start-up lost time."""
-    scn = isolated_approach(100.0)
-    net = compile_network(scn)
-    saturation = exact.capacity(net.classes[CAR]) * 3600.0
-    lost = scn.signals[0].lost_time_s
-    return saturation, PLAN.effective_green_s(lost)
+    saturation, _, green = approach_signal_theory(PLAN)
+    return saturation, green
 
 
 def approach_flow(x: float) -> float:
-    saturation, green = approach_theory()
-    return degree_of_saturation_flow(x, saturation, PLAN, PLAN.green_s - green)
+    saturation, lost, _ = approach_signal_theory(PLAN)
+    return degree_of_saturation_flow(x, saturation, PLAN, lost)
 
 
 @pytest.mark.parametrize("x", [0.3, 0.5, 0.7, 0.85])
@@ -129,7 +127,7 @@ def test_signal_physics_against_targets_and_theory(signal_physics) -> None:
     equilibrium speed at 60 % of capacity."""
     m = signal_physics
     scn = isolated_approach(900.0)
-    car = compile_network(scn).classes[CAR]
+    car = compile_network(scn).classes[CAR_CLASS]
     capacity = exact.capacity(car) * 3600.0
     assert 1800.0 <= m.discharge_veh_h <= 1950.0
     assert m.discharge_veh_h == pytest.approx(capacity, rel=0.01)
