@@ -40,22 +40,23 @@ def run_plan(scn: Scenario, slot_s: float = 30.0, always_green: bool = False,
         raise ValueError(f"slot_s must be a whole number of {DECISION_S:g} s decisions, "
                          f"got {slot_s:g}")
     with tempfile.TemporaryDirectory(prefix="arz-validation-") as folder:
+        # The env takes scenarios by name or path; the file lives as long as the episode.
         path = Path(folder) / f"{scn.name}.yaml"
         path.write_text(scenario_yaml(scn), encoding="utf-8")
         env = TrafficSignalEnv(scenario=str(path), demand_noise=0.0, demand_level=1.0,
                                decision_interval_s=DECISION_S,
                                episode_s=episode_s or scn.duration_s)
-    env.reset(seed=0)
-    signals = env.sim.net.signals
-    first = [s.initial_phase for s in signals]
-    steps = math.ceil(env.config.episode_s / DECISION_S - 1e-9)
-    for k in range(steps):
-        if always_green:
-            phases = first
-        else:
-            cycle = k // round(slots)
-            phases = [(p + cycle) % s.n_phases for p, s in zip(first, signals, strict=True)]
-        env.step(env.codec.encode(phases))
+        env.reset(seed=0)
+        signals = env.sim.net.signals
+        first = [s.initial_phase for s in signals]
+        steps = math.ceil(env.config.episode_s / DECISION_S - 1e-9)
+        for k in range(steps):
+            if always_green:
+                phases = first
+            else:
+                cycle = k // round(slots)
+                phases = [(p + cycle) % s.n_phases for p, s in zip(first, signals, strict=True)]
+            env.step(env.codec.encode(phases))
     sim = env.sim
     return PlanRun(env.episode_totals(), float(sim.cell_queue.sum()) / sim.t,
                    float(sim.src_acc[ACC_WAITING].sum()) / sim.t)
