@@ -1,4 +1,4 @@
-"""Jitted read-outs of the state in physical units (speeds, queues) for decision-time use."""
+"""Jitted read-outs of the state in physical units for decision-time use (queues: `sim.queues`)."""
 
 from __future__ import annotations
 
@@ -17,25 +17,3 @@ def cell_speeds(rho, y, cell_vmax, cell_jam, classp, occ, out):
             vm = cell_vmax[i, c]
             w = marker(rho[i, c], y[i, c], vm)
             out[i, c] = max(w - class_pressure(occ[c], vm, cell_jam[i, c], classp, i), 0.0)
-
-
-@kernel
-def link_queues(link_c0, link_n, link_dx, rho, speed, queue_speed, min_density, out_veh,
-                out_len):
-    """Vehicles and metres of queue on each link: cells whose space-mean speed is below
-    `queue_speed` while holding more than `min_density` veh/m."""
-    nc = rho.shape[0]
-    for k in range(link_c0.shape[0]):
-        veh = 0.0
-        cells = 0
-        for c in range(link_c0[k], link_c0[k] + link_n[k]):
-            dens = 0.0
-            flow = 0.0
-            for i in range(nc):
-                dens += rho[i, c]
-                flow += rho[i, c] * speed[i, c]
-            if dens > min_density and flow < queue_speed * dens:
-                veh += dens
-                cells += 1
-        out_veh[k] = veh * link_dx[k]
-        out_len[k] = cells * link_dx[k]

@@ -119,8 +119,8 @@ class Numerics(_Model):
                                  description="Target cell length; links get round(L / dx) cells.")
     cfl: float = Field(default=0.9, gt=0.0, le=1.0, description="CFL number of the time step.")
     queue_speed_kmh: float = Field(
-        default=10.0, gt=0.0, le=60.0, description="A cell below this space-mean speed counts as "
-        "queued (10 km/h: motorcycles still creep through a stopped car queue).")
+        default=10.0, gt=0.0, le=60.0, description="Vehicles slower than this count as queued "
+        "(10 km/h: motorcycles still creep through a stopped car queue; docs/metrics.md).")
     demand_bin_s: float = Field(default=60.0, gt=0.0, le=3600.0,
                                 description="Demand is held constant over bins of this length.")
 

@@ -10,16 +10,22 @@ from pathlib import Path
 import numpy as np
 
 from sim.flux import pressures
-from sim.metrics import cell_speeds, link_queues
+from sim.metrics import cell_speeds
 from sim.network import NC, Network, compile_network, max_wave_speed
+from sim.queues import N_QUEUE_ROWS, link_queues
 from sim.scenario import Scenario, load_scenario
 from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
 from sim.stepper import (
     A_IN,
     A_OUT,
+    A_QUEUE,
     A_VHT,
     A_VKT,
+    F_Q,
+    F_QIN,
+    N_CELL_ACC,
     N_FACE,
+    N_LINK_ACC,
     N_SRC_ROWS,
     S_ENTERED,
     S_GENERATED,
@@ -46,7 +52,7 @@ class SimArrays:
     clock: np.ndarray
     """Simulated time, shape (1,)."""
     acc_cell: np.ndarray
-    """(A_VHT/A_VKT, class, cell)."""
+    """(A_VHT/A_VKT/A_QUEUE, class, cell)."""
     acc_link: np.ndarray
     """(A_IN/A_OUT, class, link)."""
     src_state: np.ndarray
@@ -59,7 +65,8 @@ class SimArrays:
     @classmethod
     def zeros(cls, net: Network) -> SimArrays:
         return cls(state=np.zeros((2, NC, net.n_cells)), clock=np.zeros(1),
-                   acc_cell=np.zeros((2, NC, net.n_cells)), acc_link=np.zeros((2, NC, net.n_links)),
+                   acc_cell=np.zeros((N_CELL_ACC, NC, net.n_cells)),
+                   acc_link=np.zeros((N_LINK_ACC, NC, net.n_links)),
                    src_state=np.zeros((N_SRC_ROWS, NC, len(net.src_link))),
                    sink_ghost_speed=np.full((NC, len(net.sink_link)), -1.0),
                    sig_state=np.zeros((N_SIGNAL_ROWS, len(net.signals))))
@@ -92,6 +99,7 @@ class Simulator:
         self.acc_cell = arrays.acc_cell
         self.cell_vht = self.acc_cell[A_VHT]
         self.cell_vkt = self.acc_cell[A_VKT]
+        self.cell_queue = self.acc_cell[A_QUEUE]
         self.acc_link = arrays.acc_link
         self.acc_in = self.acc_link[A_IN]
         self.acc_out = self.acc_link[A_OUT]
@@ -107,10 +115,12 @@ class Simulator:
         self._requests = np.full(n_sig, -1, dtype=np.int64)
         self._occ = np.zeros(n)
         self._work = empty_work(NC, n)
-        self._faces = np.zeros((N_FACE, NC, n))
+        self.faces = np.zeros((N_FACE, NC, n))
+        """Face arrays of the last substep (rows: sim.stepper F_ constants)."""
         self._mov_scratch = np.zeros((3, NC, net.mov_i.shape[1]))
         self._speed = np.zeros((NC, n))
-        self._queue_veh = np.zeros(nl)
+        self._queue_class = np.zeros((NC, nl))
+        self._queue_scratch = np.zeros((N_QUEUE_ROWS, n))
         self._queue_len = np.zeros(nl)
         self.demand_bin = net.scenario.numerics.demand_bin_s
         self.src_rates = self.profile_rates()
@@ -167,7 +177,7 @@ class Simulator:
         self.y[:] = self.rho * net.cell_vmax
         self.clock[0] = 0.0
         self.dt_cfl = net.dt_cfl
-        for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc):
+        for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc, self.faces):
             arr[:] = 0.0
         for g, info in enumerate(net.signals):
             self.sig_state[:, g] = 0.0
@@ -218,8 +228,8 @@ class Simulator:
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
             requests,
-            self.state, self.acc_cell, self.acc_link, self._occ, self._work, self._faces,
-            self._mov_scratch,
+            self.state, self.acc_cell, self.acc_link, self._occ, self._work, self.faces,
+            self._mov_scratch, net.queue_speed,
         )
 
     # ------------------------------------------------------------------ read-outs
@@ -241,12 +251,19 @@ class Simulator:
         return slice(c0, c0 + int(self.net.link_n[k]))
 
     def queues(self) -> tuple[np.ndarray, np.ndarray]:
-        """(vehicles, metres) of queue per link; views refreshed by each call."""
+        """(vehicles, metres) of queue per link now (`sim.queues`; the outflows are those of
+        the last substep)."""
         net = self.net
         speed = self.speeds()
-        link_queues(net.link_c0, net.link_n, net.link_dx, self.rho, speed, net.queue_speed,
-                    1e-4, self._queue_veh, self._queue_len)
-        return self._queue_veh, self._queue_len
+        link_queues(net.link_c0, net.link_n, net.link_dx, net.cell_vmax, net.cell_jam, net.pce,
+                    self.rho, speed, self._occ, self.faces[F_Q], self.faces[F_QIN],
+                    net.queue_speed, self._queue_scratch, self._queue_class, self._queue_len)
+        return self._queue_class.sum(axis=0), self._queue_len.copy()
+
+    def queued_vehicle_seconds(self) -> np.ndarray:
+        """Per class and link: queued vehicle-seconds since reset (time integral of the
+        queue over every substep, `sim.queues`)."""
+        return self.per_link(self.cell_queue)
 
     def per_link(self, per_cell: np.ndarray) -> np.ndarray:
         """Sum of a (classes, cells) array over each link's cells."""
@@ -270,7 +287,7 @@ class Simulator:
 
     def vehicle_hours_delayed(self) -> np.ndarray:
         """Per class and link: vehicle-hours lost against free-flow speed, i.e.
-        VHT - VKT / v_free."""
+        VHT - VKT / v_free, VKT from the fluxes through cell faces (docs/metrics.md)."""
         return (self.vehicle_seconds() - self.vehicle_metres() / self.net.link_vmax) / 3600.0
 
     def signal_phase(self) -> np.ndarray:

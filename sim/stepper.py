@@ -10,9 +10,11 @@ Riemann solver lives in `sim.flux`, the junction model in `sim.junction`, geomet
                  and the node pass overwrites it);
 3. node pass   - sources (point queues), sinks, junctions (Lebacque node model with signals):
                  outflow of each link's last cell, inflow into each link's first cell;
-4. update      - conservative update of density; upwind transport of the marker w (see
+4. queues      - queued share of every cell's vehicles (`sim.queues`);
+5. update      - conservative update of density; upwind transport of the marker w (see
                  `update_pass`); relaxation of w towards v_max (exact exponential); vehicle-
-                 seconds travelled and vehicle-metres driven per cell.
+                 seconds travelled, vehicle-metres driven and queued vehicle-seconds per cell
+                 (docs/metrics.md).
 
 Flat loops matter: real links have 5-20 cells, and a loop per link and class costs more in
 set-up than its cells cost to update. Face arrays are indexed by cell: qf[i, c] is the vehicle
@@ -54,6 +56,7 @@ from sim.flux import (
 )
 from sim.jit import inline_kernel, kernel
 from sim.junction import junction_fluxes
+from sim.queues import N_QUEUE_ROWS, Q_SHARE, queue_shares
 from sim.signals import signal_advance, signal_greens, signal_onsets, signal_requests
 
 RHO_EPS = 1e-9
@@ -65,8 +68,10 @@ N_WORK = 5
 F_Q, F_U, F_QIN, F_WIN = 0, 1, 2, 3  # faces (rows, class, cell)
 N_FACE = 4
 U_RHO, U_Y = 0, 1  # state (rows, class, cell)
-A_VHT, A_VKT = 0, 1  # cell accumulators (rows, class, cell)
+A_VHT, A_VKT, A_QUEUE = 0, 1, 2  # cell accumulators (rows, class, cell)
+N_CELL_ACC = 3
 A_IN, A_OUT = 0, 1  # link accumulators (rows, class, link)
+N_LINK_ACC = 2
 L_C0, L_N, L_UP_JUNCTION, L_FIFO = 0, 1, 2, 3  # link_i (rows, link)
 M_FROM, M_TO, M_SIGNAL = 0, 1, 2  # mov_i (rows, movement)
 S_MARK, S_QUEUE, S_GENERATED, S_WAITING, S_ENTERED, S_INFLOW = 0, 1, 2, 3, 4, 5  # src_state
@@ -217,7 +222,7 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work,
 
 @kernel
 def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qin, win,
-                cell_vht, cell_vkt, first):
+                queued, cell_vht, cell_vkt, cell_vqt, first):
     """Conservative update of density and upwind transport of the marker, per class over all
     cells in one vectorised loop, then the link-first cells from their saved inputs.
 
@@ -230,6 +235,13 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
     from a node are mixed by mass with those in its first cell (they come from different
     streams). An empty cell has no marker of its own and takes the one of what flows in.
     `first` (2 x links) is scratch for the first cells' new density and marker.
+
+    Vehicle-metres come from the fluxes, not from density x speed: what leaves a cell through
+    its downstream face has driven the cell's length (a vehicle crossing a link is credited
+    exactly its length, one cell at a time). Behind a red, a partly filled last cell has a
+    speed while nothing leaves it; density x speed would credit distance nobody drove and
+    make delay read low on coarse cells (docs/metrics.md). `queued` is the queued share of
+    every cell's vehicles (`sim.queues`).
     """
     nc, n = rho.shape
     n_links = link_c0.shape[0]
@@ -248,7 +260,8 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
         for c in range(n):
             vdx = rho[i, c] * cell_dx[c] * dt
             cell_vht[i, c] += vdx
-            cell_vkt[i, c] += vdx * work[W_SPEED, i, c]
+            cell_vkt[i, c] += qf[i, c] * cell_dx[c] * dt
+            cell_vqt[i, c] += vdx * queued[c]
         # Every cell as if interior (cell 0 always starts a link, so c - 1 exists); the first
         # cells of links are overwritten below.
         for c in range(1, n):
@@ -285,13 +298,14 @@ def advance(
     mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
     src_link, src_rates, src_bin, src_state, sink_link, sink_ghost_speed,
     sig_phase_ptr, phase_mov_ptr, phase_mov, sig_f, sig_state, requests,
-    state, acc_cell, acc_link, occ, work, faces, mov_scratch,
+    state, acc_cell, acc_link, occ, work, faces, mov_scratch, queue_speed,
 ):
     """Advance the network by `duration` seconds; returns the number of substeps taken.
 
     `requests[g]` is the phase index signal g should show (-1: keep); a change starts the
     signal's yellow/all-red and is refused before its minimum green has elapsed. Row names of
     the stacked arrays are the module constants; `sim.simulator.Simulator` builds them.
+    `queue_speed` (m/s) defines queued vehicles (`sim.queues`).
     """
     link_c0 = link_i[L_C0]
     link_n = link_i[L_N]
@@ -305,6 +319,7 @@ def advance(
     win = faces[F_WIN]
     mov_signal = mov_i[M_SIGNAL]
     first = np.empty((2, link_c0.shape[0]))
+    qs = np.empty((N_QUEUE_ROWS, rho.shape[1]))
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
     onset = np.empty(sig_state.shape[1])
@@ -325,9 +340,12 @@ def advance(
         sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf)
         junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
                         csr_mov, cellp, classp, work, qf, qin, win, mov_scratch)
-        update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
-                    qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
+        queue_shares(link_c0, link_n, cell_vmax, cellp[C_JAM], classp[K_PCE], rho,
+                     work[W_SPEED], occ, qf, qin, queue_speed, qs)
         link_flows(dt, link_c0, link_n, qf, qin, acc_link)
+        update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
+                    qin, win, qs[Q_SHARE], acc_cell[A_VHT], acc_cell[A_VKT],
+                    acc_cell[A_QUEUE], first)
         steps += 1
     clock[0] = t0 + seg
     signal_advance(seg, sig_state)

@@ -153,7 +153,10 @@ def test_lagos_saturates_at_peak_under_equal_split() -> None:
     q_peak = max(queue_at(rec, t, arterial) for t in (1800, 2100, 2400))
     print(f"lagos arterial queue (veh): t=600 {q600:.1f}, peak {q_peak:.1f}; "
           f"W point queue at 2400 s {src_queue_at(rec, 2400, west):.1f}")
-    assert q_peak > 3.0 * q600 + 20.0
+    # At 600 s the arterial holds the red-light queues of a moderate demand (85-95 vehicles
+    # at 50, 25 and 10 m cells: sim.queues counts the queue tails inside cells, which the
+    # former whole-cell read-out showed as 0 at 50 m); at the peak they more than double.
+    assert q_peak > 2.0 * q600 + 20.0
     # Demand exceeds what enters: the entry's point queue builds up at the peak ...
     assert max(src_queue_at(rec, t, west) for t in (1800, 2100, 2400)) > 20.0
     # ... but not before it.
@@ -168,7 +171,8 @@ def test_riemann_initial_state() -> None:
     on_links = s.vehicles_on_links().sum(axis=0)
     assert q[up] > 50.0  # a queue of > 50 vehicles at t = 0 ...
     assert 300.0 <= length[up] <= 500.0  # ... about 400 m long
-    assert on_links[up] > q[up]  # free-flow traffic behind it
+    # Every vehicle on main_up is in it: the road behind the queue starts empty.
+    assert q[up] == pytest.approx(on_links[up], rel=1e-9)
     assert on_links[down] == 0.0 and q[down] == 0.0
     assert s.net.scenario.duration_s <= 900
     assert [p.name for p in s.net.scenario.signals[0].phases] == ["main", "side"]

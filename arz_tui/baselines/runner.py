@@ -47,7 +47,7 @@ def run_episode(env: TrafficSignalEnv, controller: Controller, seed: int | None 
 
     Returns the env's `episode_totals().as_dict()` (total_delay_vh, mean_delay_s,
     mean_travel_time_s, vehicles_arrived, vehicles_served, vehicles_remaining,
-    mean_queue_veh: time-mean of queued vehicles, links and entry queues, at decisions;
+    mean_queue_veh: time mean of queued vehicles, links and entry queues, over every substep;
     max_queue_veh) plus mean_reward (per step, the env's configured reward), steps and
     phase_changes (changes started, all signals). `before_step(env, action)`, if given, is
     called before every step (tests use it to inspect requests).

@@ -2,44 +2,80 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from arz_tui.env.observations import default_features
+from sim.flux import C_JAM, C_VMAX, K_PCE
 from sim.jit import kernel
-from sim.metrics import cell_speeds, link_queues
+from sim.metrics import cell_speeds
+from sim.queues import N_QUEUE_ROWS, link_queues
+from sim.stepper import (
+    A_OUT,
+    A_QUEUE,
+    A_VHT,
+    A_VKT,
+    F_Q,
+    F_QIN,
+    S_ENTERED,
+    S_GENERATED,
+    S_QUEUE,
+    S_WAITING,
+    U_RHO,
+    U_Y,
+)
 
 # Indices of the totals vector filled by `measure`.
 (T_VEHICLES, T_QUEUE_VEH, T_QUEUE_M, T_POINT_QUEUE, T_VHT, T_VKT, T_DELAY, T_WAIT,
- T_GENERATED, T_ENTERED, T_EXITED, T_PRESSURE) = range(12)
-N_TOTALS = 12
+ T_GENERATED, T_ENTERED, T_EXITED, T_PRESSURE, T_QUEUE_VS) = range(13)
+N_TOTALS = 13
 # Rows of the per-link output array.
-LK_QUEUE_VEH, LK_QUEUE_M, LK_VEHICLES = 0, 1, 2
+LK_QUEUE_VEH, LK_QUEUE_M, LK_VEHICLES, LK_QUEUE_VS = 0, 1, 2, 3
+N_PER_LINK = 4
 
 
 @kernel
 def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_cell,
-            acc_link, sink_link, src_state, mov_i, approach_ptr, approach_link, sig_state,
-            sig_phase_ptr, sig_max_green, occ, speed, per_link, signal_queue, totals, obs):
+            acc_link, faces, sink_link, src_state, mov_i, approach_ptr, approach_link,
+            sig_state, sig_phase_ptr, sig_max_green, occ, speed, per_link, signal_queue,
+            totals, obs):
     """link_geo rows: cell length, link length, vehicle storage. Fill speeds (class, cell),
-    per link queued vehicles, queued metres and vehicles, the
-    queued vehicles on each signal's approaches, and the totals (see the T_ constants):
-    vehicles on links, queued vehicles and metres on links, vehicles in source point queues,
-    cumulative vehicle-seconds, vehicle-metres, link delay against free speed (veh s),
-    point-queue waiting (veh s), vehicles generated, entered and exited, and the mean pressure
-    of signalised movements (load in - load out, load = vehicles / storage, in [-1, 1]).
-    A non-empty `obs` receives the default observation of the approaches `approach_link`."""
+    per link (LK_ rows) queued vehicles and metres now, vehicles, and queued vehicle-seconds
+    since reset; the queued vehicle-seconds on each signal's approaches since reset; and the
+    totals (see the T_ constants): vehicles on links, queued vehicles and metres on links now,
+    vehicles in source point queues now, cumulative vehicle-seconds, vehicle-metres, link delay
+    against free speed (veh s), point-queue waiting (veh s), vehicles generated, entered and
+    exited, the mean pressure of signalised movements (load in - load out, load = vehicles /
+    storage, in [-1, 1]) and cumulative queued vehicle-seconds on links (the stepper's
+    time integral over every substep). Queues and delay are defined in docs/metrics.md.
+    A non-empty `obs` receives the default observation of the approaches `approach_link`.
+    Works on any index set of links and approaches the arrays describe."""
     link_dx = link_geo[0]
     link_storage = link_geo[2]
-    rho = state[0]
-    cell_vmax = cellp[0]
+    rho = state[U_RHO]
+    cell_vmax = cellp[C_VMAX]
+    cell_jam = cellp[C_JAM]
     link_c0 = link_i[0]
     link_n = link_i[1]
-    cell_speeds(rho, state[1], cell_vmax, cellp[1], classp, occ, speed)
-    q_veh = per_link[LK_QUEUE_VEH]
-    link_queues(link_c0, link_n, link_dx, rho, speed, queue_speed, 1e-4, q_veh,
-                per_link[LK_QUEUE_M])
-    link_veh = per_link[LK_VEHICLES]
-    cell_vht = acc_cell[0]
-    cell_vkt = acc_cell[1]
     nc = rho.shape[0]
+    cell_speeds(rho, state[U_Y], cell_vmax, cell_jam, classp, occ, speed)
+    q_veh = per_link[LK_QUEUE_VEH]
+    q_class = np.empty((nc, link_c0.shape[0]))
+    scratch = np.empty((N_QUEUE_ROWS, rho.shape[1]))
+    link_queues(link_c0, link_n, link_dx, cell_vmax, cell_jam, classp[K_PCE], rho, speed, occ,
+                faces[F_Q], faces[F_QIN], queue_speed, scratch, q_class, per_link[LK_QUEUE_M])
+    q_vs = per_link[LK_QUEUE_VS]
+    cell_vqt = acc_cell[A_QUEUE]
+    for k in range(link_c0.shape[0]):
+        qv = 0.0
+        qs = 0.0
+        for i in range(nc):
+            qv += q_class[i, k]
+            qs += cell_vqt[i, link_c0[k]:link_c0[k] + link_n[k]].sum()
+        q_veh[k] = qv
+        q_vs[k] = qs
+    link_veh = per_link[LK_VEHICLES]
+    cell_vht = acc_cell[A_VHT]
+    cell_vkt = acc_cell[A_VKT]
     vehicles = 0.0
     vht = 0.0
     vkt = 0.0
@@ -61,26 +97,28 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     exited = 0.0
     for s in range(sink_link.shape[0]):
         for i in range(nc):
-            exited += acc_link[1, i, sink_link[s]]
+            exited += acc_link[A_OUT, i, sink_link[s]]
     point = 0.0
     generated = 0.0
     waiting = 0.0
     entered = 0.0
     for s in range(src_state.shape[2]):
         for i in range(nc):
-            point += src_state[1, i, s]
-            generated += src_state[2, i, s]
-            waiting += src_state[3, i, s]
-            entered += src_state[4, i, s]
+            point += src_state[S_QUEUE, i, s]
+            generated += src_state[S_GENERATED, i, s]
+            waiting += src_state[S_WAITING, i, s]
+            entered += src_state[S_ENTERED, i, s]
     qv = 0.0
     qm = 0.0
+    qs = 0.0
     for k in range(link_c0.shape[0]):
         qv += q_veh[k]
         qm += per_link[LK_QUEUE_M, k]
+        qs += q_vs[k]
     for g in range(signal_queue.shape[0]):
         total = 0.0
         for p in range(approach_ptr[g], approach_ptr[g + 1]):
-            total += q_veh[approach_link[p]]
+            total += q_vs[approach_link[p]]
         signal_queue[g] = total
     pressure = 0.0
     count = 0
@@ -102,7 +140,8 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     totals[T_ENTERED] = entered
     totals[T_EXITED] = exited
     totals[T_PRESSURE] = pressure / count if count > 0 else 0.0
+    totals[T_QUEUE_VS] = qs
     if obs.shape[0] > 0:
-        default_features(approach_link, link_c0, link_n, link_geo[1], link_vmax, cellp[1],
-                         classp[1], rho, speed, per_link[LK_QUEUE_M], sig_state, sig_phase_ptr,
+        default_features(approach_link, link_c0, link_n, link_geo[1], link_vmax, cell_jam,
+                         classp[K_PCE], rho, speed, per_link[LK_QUEUE_M], sig_state, sig_phase_ptr,
                          sig_max_green, obs)

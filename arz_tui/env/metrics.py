@@ -13,7 +13,8 @@ class StepMetrics(NamedTuple):
 
     Immutable and cheap to build (a NamedTuple: the env makes one per step).
     Vehicles waiting in the point queues of the sources (demand that could not enter) count as
-    queued and delayed: a controller cannot look good by keeping traffic out.
+    queued and delayed: a controller cannot look good by keeping traffic out. Queues are time
+    means over every substep of the interval; delay and queue are defined in docs/metrics.md.
     """
 
     t: float
@@ -21,16 +22,19 @@ class StepMetrics(NamedTuple):
     interval: float
     """Length of the interval, s."""
     queue_veh: float
-    """Queued vehicles: on links (cells below the queue speed) plus in source point queues."""
+    """Queued vehicles, time mean over the interval: on links (slower than the queue speed,
+    with the sub-cell tail estimate of `sim.queues`) plus in source point queues."""
     queue_m: float
-    """Metres of queue on links."""
+    """Metres of queue on links at the end of the interval."""
     entry_queue_veh: float
-    """Vehicles waiting to enter at the sources (part of queue_veh)."""
+    """Vehicles waiting to enter at the sources, time mean over the interval (part of
+    queue_veh)."""
     vehicles: float
     """Vehicles on the network's links."""
     delay_vs: float
-    """Vehicle-seconds of delay accrued in the interval (links against free speed, plus all
-    time spent in point queues)."""
+    """Vehicle-seconds of delay accrued in the interval: time on links minus the free-flow
+    time of the distance driven (from the fluxes through cell faces), plus all time spent in
+    point queues."""
     previous_delay_vs: float
     """delay_vs of the previous interval (0 for the first)."""
     exited_veh: float
@@ -42,7 +46,8 @@ class StepMetrics(NamedTuple):
     pressure: float
     """Mean over signalised movements of load(in) - load(out), load = vehicles / storage."""
     signal_queue_veh: np.ndarray
-    """Queued vehicles on each signal's approaches (read-only)."""
+    """Queued vehicles on each signal's approaches, time mean over the interval
+    (read-only)."""
     queue_ref_veh: float
     """Normaliser of queue rewards: vehicle storage of all signal approaches."""
     flow_ref_vps: float
@@ -75,8 +80,9 @@ class EpisodeTotals:
     vehicles_remaining: float
     """On links or waiting at sources at the end."""
     mean_queue_veh: float
-    """Time-mean of queued vehicles at decision instants."""
+    """Time mean of queued vehicles (links and entry queues) over every substep."""
     max_queue_veh: float
+    """Largest interval mean of queued vehicles."""
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -16,6 +16,7 @@ from arz_tui.env.measure import (
     LK_QUEUE_M,
     LK_QUEUE_VEH,
     LK_VEHICLES,
+    N_PER_LINK,
     N_TOTALS,
     T_DELAY,
     T_EXITED,
@@ -23,7 +24,7 @@ from arz_tui.env.measure import (
     T_POINT_QUEUE,
     T_PRESSURE,
     T_QUEUE_M,
-    T_QUEUE_VEH,
+    T_QUEUE_VS,
     T_VEHICLES,
     T_VHT,
     T_VKT,
@@ -82,7 +83,7 @@ class TrafficSignalEnv(gym.Env):
         n, n_links = net.n_cells, net.n_links
         self.speed = np.zeros((net.cell_jam.shape[0], n))
         self._occ = np.zeros(n)
-        self.per_link = np.zeros((3, n_links))
+        self.per_link = np.zeros((N_PER_LINK, n_links))
         self.link_queue_veh = self.per_link[LK_QUEUE_VEH]
         self.link_queue_m = self.per_link[LK_QUEUE_M]
         self.link_vehicles = self.per_link[LK_VEHICLES]
@@ -90,6 +91,7 @@ class TrafficSignalEnv(gym.Env):
         self._now: list[float] = [0.0] * N_TOTALS
         self._before: list[float] = [0.0] * N_TOTALS
         self._signal_queue = np.zeros(len(net.signals))
+        self._signal_queue_before = np.zeros(len(net.signals))
         approaches = [list(s.incoming) for s in net.signals]
         self._approach_ptr = np.zeros(len(approaches) + 1, dtype=np.int64)
         self._approach_ptr[1:] = np.cumsum([len(a) for a in approaches])
@@ -115,7 +117,6 @@ class TrafficSignalEnv(gym.Env):
         self.last_metrics: StepMetrics | None = None
         self._step = 0
         self._previous_delay = 0.0
-        self._queue_sum = 0.0
         self._queue_max = 0.0
 
     # ------------------------------------------------------------------ gymnasium API
@@ -137,10 +138,10 @@ class TrafficSignalEnv(gym.Env):
         self.sim.reset()
         self._step = 0
         self._previous_delay = 0.0
-        self._queue_sum = 0.0
         self._queue_max = 0.0
         self._measure()
         self._before = self._now
+        self._signal_queue_before[:] = self._signal_queue
         self.last_metrics = None
         info = StepInfo(t=0.0, phase=_frozen(self.sim.signal_phase()), demand_level=level)
         return self.observe(), info
@@ -155,6 +156,7 @@ class TrafficSignalEnv(gym.Env):
         self._measure()
         m = self._metrics()
         self._before = self._now
+        self._signal_queue_before[:] = self._signal_queue
         self._previous_delay = m.delay_vs
         self.last_metrics = m
         self._step += 1
@@ -178,7 +180,8 @@ class TrafficSignalEnv(gym.Env):
         sim = self.sim
         net = sim.net
         measure(sim.state, net.cellp, net.classp, net.link_i, self._link_geo, net.link_vmax,
-                net.queue_speed, sim.acc_cell, sim.acc_link, net.sink_link, sim.src_state,
+                net.queue_speed, sim.acc_cell, sim.acc_link, sim.faces, net.sink_link,
+                sim.src_state,
                 net.mov_i, self._approach_ptr, self._approach_link, sim.sig_state,
                 net.sig_phase_ptr, self._max_green, self._occ, self.speed, self.per_link,
                 self._signal_queue, self._totals, self._obs_out)
@@ -186,14 +189,16 @@ class TrafficSignalEnv(gym.Env):
 
     def _metrics(self) -> StepMetrics:
         now, before = self._now, self._before
-        queue = now[T_QUEUE_VEH] + now[T_POINT_QUEUE]
-        self._queue_sum += queue
-        self._queue_max = max(self._queue_max, queue)
-        signal_queue = self._signal_queue.copy()
-        signal_queue.flags.writeable = False
         waited = now[T_WAIT] - before[T_WAIT]
+        # Time means over every substep of the interval (the point queues' waiting time is
+        # their queue's time integral).
+        span = self.interval
+        queue = (now[T_QUEUE_VS] - before[T_QUEUE_VS] + waited) / span
+        self._queue_max = max(self._queue_max, queue)
+        signal_queue = (self._signal_queue - self._signal_queue_before) / span
+        signal_queue.flags.writeable = False
         return StepMetrics(
-            self.sim.t, self.interval, queue, now[T_QUEUE_M], now[T_POINT_QUEUE],
+            self.sim.t, self.interval, queue, now[T_QUEUE_M], waited / span,
             now[T_VEHICLES], now[T_DELAY] - before[T_DELAY] + waited, self._previous_delay,
             now[T_EXITED] - before[T_EXITED], now[T_VHT] - before[T_VHT] + waited,
             now[T_VKT] - before[T_VKT], now[T_PRESSURE], signal_queue, self.queue_ref_veh,
@@ -205,14 +210,14 @@ class TrafficSignalEnv(gym.Env):
         arrived = now[T_GENERATED]
         delay = now[T_DELAY] + now[T_WAIT]
         in_system = now[T_VHT] + now[T_WAIT]
-        steps = max(self._step, 1)
         return EpisodeTotals(
             simulated_s=self.sim.t, total_delay_vh=delay / 3600.0,
             mean_delay_s=delay / arrived if arrived > 0 else 0.0,
             mean_travel_time_s=in_system / arrived if arrived > 0 else 0.0,
             vehicles_arrived=arrived, vehicles_served=now[T_EXITED],
             vehicles_remaining=now[T_VEHICLES] + now[T_POINT_QUEUE],
-            mean_queue_veh=self._queue_sum / steps, max_queue_veh=self._queue_max)
+            mean_queue_veh=(now[T_QUEUE_VS] + now[T_WAIT]) / self.sim.t if self.sim.t > 0
+            else 0.0, max_queue_veh=self._queue_max)
 
     def _info(self, m: StepMetrics, done: bool) -> StepInfo:
         now = self._now
