@@ -384,7 +384,9 @@ class Scenario(_Model):
 
 
 def available_scenarios() -> list[str]:
-    """Names of the scenario files in `sim/scenarios/`."""
+    """Names of the scenario files in `sim/scenarios/`. Generated networks (`grid4x4`,
+    `arterial4x4`, `grid:RxC`, `arterial:N`) load by name too but are listed by
+    `sim.networks.BUILTIN_NETWORKS`: their joint action space is too large for the joint env."""
     if not SCENARIO_DIR.is_dir():
         return []
     return sorted(p.stem for p in SCENARIO_DIR.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -404,7 +406,8 @@ def _locate(name_or_path: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     raise ScenarioError(f"unknown scenario {str(name_or_path)!r}: choose one of "
-                        f"{', '.join(available_scenarios())} or give a path to a scenario file")
+                        f"{', '.join(available_scenarios())}, a generated network (grid4x4, "
+                        "arterial4x4, grid:RxC, arterial:N) or a path to a scenario file")
 
 
 def validation_message(err: ValidationError) -> str:
@@ -429,8 +432,22 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: {validation_message(err)}") from None
 
 
+SUMO_SUFFIX = ".net.xml"
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path."""
+    """A built-in scenario by name, a generated network by name (`grid4x4`, `grid:4x4?lanes=1`,
+    `arterial:5`; docs/scenarios.md), or a scenario file by path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and not Path(text).is_file():
+        from sim.networks import BUILTIN_NETWORKS, looks_like_network, network
+
+        if text in BUILTIN_NETWORKS or looks_like_network(text):
+            return network(text)
+    if text.endswith(SUMO_SUFFIX):
+        # Converting needs sumolib, which the simulator core does not depend on.
+        raise ScenarioError(f"{text!r} is a SUMO network: convert it with `arz-tui import "
+                            f"{text} -o my.yaml`, or pass it to arz-tui --scenario")
     path = _locate(name_or_path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

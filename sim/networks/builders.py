@@ -7,9 +7,16 @@ the TUI all go through one validation with one-line errors.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from sim.networks import demand as dm
 from sim.networks.layout import GridLayout, Movement, Road
@@ -42,7 +49,6 @@ PHASE_SCHEMES: dict[int, tuple[PhaseGroup, ...]] = {
     5: (("NS", _NS, _ALL), ("EW_left", _EW, _LEFT), ("EW_straight", _EW, _STRAIGHT),
         ("E_all", frozenset({"E"}), _ALL), ("W_all", frozenset({"W"}), _ALL)),
 }
-DemandName = Literal["light", "moderate", "heavy", "saturated"]
 
 
 class _Options(BaseModel):
@@ -57,7 +63,7 @@ class _Options(BaseModel):
     speed: float = Field(default=50.0, ge=10.0, le=130.0, description="Speed limit, km/h.")
     left: float = Field(default=0.17, ge=0.0, lt=1.0, description="Left-turn ratio.")
     right: float = Field(default=0.19, ge=0.0, lt=1.0, description="Right-turn ratio.")
-    demand: DemandName | float = Field(
+    demand: float | str = Field(
         default="heavy", description="light, moderate, heavy, saturated (degree of "
         "saturation of the busiest movement at the peak: 0.45, 0.675, 0.9, 1.125 under "
         "equal-split fixed time), or the peak flow of every entry in veh/h.")
@@ -72,6 +78,15 @@ class _Options(BaseModel):
     duration: float = Field(default=3600.0, gt=0.0, le=86_400.0, description="Episode, s.")
     cell: float = Field(default=50.0, ge=5.0, le=1000.0, description="Cell length, m.")
 
+    @field_validator("demand")
+    @classmethod
+    def _demand(cls, value: float | str) -> float | str:
+        if isinstance(value, str) and value not in dm.LEVELS:
+            raise ValueError(f"demand must be {', '.join(dm.LEVELS)} or a peak flow in veh/h")
+        if not isinstance(value, str) and not 0.0 < value <= 20_000.0:
+            raise ValueError("demand must be a peak flow in (0, 20000] veh/h")
+        return value
+
     @model_validator(mode="after")
     def _check(self) -> _Options:
         for prefix in ("", "side_"):
@@ -80,8 +95,6 @@ class _Options(BaseModel):
             if left + right >= 1.0:
                 raise ValueError(f"{prefix}left + {prefix}right must stay below 1 (through "
                                  "takes the rest)")
-        if isinstance(self.demand, float) and not 0.0 < self.demand <= 20_000.0:
-            raise ValueError("demand must be a named level or a peak flow in (0, 20000] veh/h")
         return self
 
 
@@ -141,7 +154,7 @@ def _coerce(raw: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, text in raw.items():
         try:
-            out[key] = float(text) if key != "demand" or text[:1].isdigit() else text
+            out[key] = float(text)
             if key in ("lanes", "side_lanes", "phases") and float(text).is_integer():
                 out[key] = int(float(text))
         except ValueError:

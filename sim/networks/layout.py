@@ -13,6 +13,7 @@ sinks `out_<side>_<junction>`. Movements are named by the scenario's `from->to` 
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,5 +171,5 @@ class GridLayout:
         """Links of E-W road `row` in eastbound driving order, entry to exit."""
         names = [junction_name(row, c) for c in range(self.cols)]
         return ([self.inbound(names[0], "W")]
-                + [f"{a}_{b}" for a, b in zip(names, names[1:], strict=False)]
+                + [f"{a}_{b}" for a, b in itertools.pairwise(names)]
                 + [self._arms[(names[-1], "E")][1]])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sim.scenario import ScenarioError
 
+_KIND = re.compile(r"^[a-z]{2,}:")
+"""A network name starts with its kind (two letters at least: never a drive letter)."""
 _NAME = re.compile(r"^(?P<kind>[a-z]+):(?P<dims>[0-9x]+)(?:[?,](?P<opts>.*))?$")
 
 
@@ -28,8 +30,8 @@ class NetworkSpec:
 
 
 def looks_like_network(name: str) -> bool:
-    """True for `kind:...` names (never a file path: those have no colon before a digit)."""
-    return _NAME.match(name.strip()) is not None
+    """True for `kind:...` names."""
+    return _KIND.match(name.strip()) is not None
 
 
 def parse_network_name(name: str, kinds: tuple[str, ...]) -> NetworkSpec:
