@@ -164,6 +164,9 @@ class PhaseSpec(_Model):
     name: str = Field(min_length=1, description="Phase name shown to users.")
     movements: list[str] = Field(description="Movements given green, as 'from_link->to_link'; "
                                  "empty for an all-red (e.g. pedestrian) phase.")
+    duration_s: float | None = Field(
+        default=None, gt=0.0, le=600.0, description="Green time of this phase in the network's "
+        "own fixed-time program (e.g. from a SUMO tlLogic); null when it has none.")
 
 
 class SignalSpec(_Model):
