@@ -147,11 +147,11 @@ def _nodes(net: SumoNet, ends: dict[str, tuple[str, str]]) -> list[dict[str, Any
         norm = math.hypot(dx, dy) or 1.0
         rx, ry = dy / norm * KERB_OFFSET_M, -dx / norm * KERB_OFFSET_M
         if up.startswith("source:"):
-            out.append({"id": up, "kind": "source", "x_m": round(x0 + rx, 2),
-                        "y_m": round(y0 + ry, 2)})
+            out.append({"id": up, "kind": "source", "x_m": round(x0 + rx, 2) + 0.0,
+                        "y_m": round(y0 + ry, 2) + 0.0})
         if down.startswith("sink:"):
-            out.append({"id": down, "kind": "sink", "x_m": round(x1 + rx, 2),
-                        "y_m": round(y1 + ry, 2)})
+            out.append({"id": down, "kind": "sink", "x_m": round(x1 + rx, 2) + 0.0,
+                        "y_m": round(y1 + ry, 2) + 0.0})
     return out
 
 

@@ -8,6 +8,7 @@ programs. Anything kept but not expressible raises `NetImportError` naming the e
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 import xml.sax
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -95,16 +96,17 @@ def _read(path: Path):  # type: ignore[no-untyped-def]
 
 def _check_root(path: Path) -> None:
     """A net file's root element is <net>; say so instead of importing nothing."""
+    # A full parse first: sumolib's SAX reader half-builds a network from a truncated file.
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4096).decode("utf-8", errors="replace")
+        tag = ET.parse(path).getroot().tag
+    except ET.ParseError as err:
+        raise NetImportError(f"SUMO network {str(path)!r} is not valid XML: {err}") from None
     except OSError as err:
         raise NetImportError(f"SUMO network {str(path)!r} cannot be read: "
                              f"{err.strerror}") from None
-    body = head.split("?>", 1)[-1]
-    while "<!--" in body and body.index("<!--") < body.find("<net"):
-        body = body.split("-->", 1)[-1]
-    tag = body.lstrip().lstrip("<").split(maxsplit=1)[0].rstrip(">") if "<" in body else ""
+    if tag == "osm":
+        raise NetImportError(f"{str(path)!r} is an OpenStreetMap file: convert it first, e.g. "
+                             f"netconvert --osm-files {path.name} -o {path.stem}.net.xml")
     if tag != "net":
         raise NetImportError(f"{str(path)!r} is not a SUMO network: its root element is "
                              f"<{tag or '?'}>, expected <net> (a .net.xml from netconvert or "
