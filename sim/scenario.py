@@ -152,6 +152,17 @@ class MovementSpec(_Model):
                             "competes for the outgoing link's supply.")
     signalized: bool = Field(default=True, description="At a signalised node: controlled by "
                              "the signal (false: always allowed, e.g. a slip lane).")
+    yields_to: list[str] = Field(
+        default_factory=list, description="Movements of the same junction ('from->to') whose "
+        "traffic this one crosses by gap acceptance (a permitted left turn yields to the "
+        "opposing through and right turns): its flow is capped by the HCM permitted-left "
+        "capacity for their current flow (docs/model.md).")
+    critical_headway_s: float = Field(default=4.5, gt=0.0, le=15.0,
+                                      description="Gap acceptance: critical headway t_c, s.")
+    follow_up_headway_s: float = Field(default=2.5, gt=0.0, le=10.0,
+                                       description="Gap acceptance: follow-up headway t_f, s.")
+    yield_lanes: int = Field(default=1, ge=1, le=10, description="Gap acceptance: lanes the "
+                             "yielding movement discharges from (the capacity is per lane).")
 
     @property
     def key(self) -> str:
@@ -295,6 +306,14 @@ class Scenario(_Model):
                 raise ValueError(f"movements[{i}].to: link {m.to_link!r} does not leave "
                                  f"junction {node!r}")
             ratio[m.from_link] = ratio.get(m.from_link, 0.0) + m.turn_ratio
+        by_key = {m.key: m for m in self.movements}
+        for i, m in enumerate(self.movements):
+            for key in m.yields_to:
+                other = by_key.get(key)
+                if other is None or key == m.key or (
+                        links[other.from_link].to_node != links[m.from_link].to_node):
+                    raise ValueError(f"movements[{i}].yields_to: {key!r} is not another "
+                                     "movement of the same junction")
         for n in self.nodes:
             if n.kind != "junction":
                 continue

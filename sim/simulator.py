@@ -48,6 +48,12 @@ class Simulator:
         else:
             scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
             net = compile_network(scn)
+        n_mov = net.mov_i.shape[1]
+        if net.mov_gap.shape[1] != n_mov or net.yield_ptr.shape[0] != n_mov + 1:
+            # A network assembled by hand (e.g. replicated) must carry the gap-acceptance
+            # arrays of all its movements, or yielding would silently apply to some only.
+            raise ValueError(f"network has {n_mov} movements but gap-acceptance arrays for "
+                             f"{net.mov_gap.shape[1]}")
         self.net = net
         n, nl = net.n_cells, net.n_links
         n_src, n_sig = len(net.src_link), len(net.signals)
@@ -179,7 +185,7 @@ class Simulator:
             float(seconds), self.dt_cfl, self.clock,
             net.link_i, net.cell_dx, net.cellp, net.classp,
             net.mov_i, net.mov_cells, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr,
-            net.csr_mov,
+            net.csr_mov, net.yield_ptr, net.yield_mov, net.mov_gap,
             net.src_link, self.src_rates, self.demand_bin, self.src_state, net.sink_link,
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
