@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.flux import K_DROP, K_GAMMA, K_LAW, K_PCE, K_RELAX, K_WAVE, N_CLASSP
+from sim.junction import G_LANES, G_TC, G_TF, N_GAP
 from sim.params import KMH, ARZParams, Law
 from sim.scenario import CLASS_NAMES, Scenario
-from sim.junction import G_LANES, G_TC, G_TF, N_GAP
 from sim.stepper import N_SIG_F
 
 NC = len(CLASS_NAMES)

@@ -6,6 +6,7 @@ without `yields_to` nothing changes; FIFO approaches are held back with their le
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -72,7 +73,7 @@ def test_kernel_formula_is_hcm() -> None:
     # Decreasing in the opposing flow, 1440 veh/h with none.
     caps = [hcm(v) for v in range(0, 3000, 100)]
     assert caps[0] == pytest.approx(1440.0)
-    assert all(b < a for a, b in zip(caps, caps[1:], strict=False))
+    assert all(b < a for a, b in itertools.pairwise(caps))
 
 
 @pytest.mark.parametrize("v_o", [0.0, 300.0, 600.0, 1000.0, 1500.0])
