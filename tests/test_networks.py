@@ -184,16 +184,33 @@ def _worst_degree(scn: Scenario, moto: float = 0.5) -> float:
         spec = scn.signal_by_node()[sig.node]
         effective = PHASE_SHOWN_S - spec.yellow_s - spec.lost_time_s
         cycle = PHASE_SHOWN_S * sig.n_phases
-        for m in {m for ph in sig.phase_movements for m in ph}:
-            n_green = sum(m in ph for ph in sig.phase_movements)
+        green = {m: sum(m in ph for ph in sig.phase_movements) * effective / cycle
+                 for ph in sig.phase_movements for m in ph}
+        for m, g in green.items():
             k = int(net.mov_from[m])
-            y = flows[k] / sat[k]
-            worst = max(worst, y / (n_green * effective / cycle))
+            beta = float(net.mov_beta[0, m])
+            capacity = beta * sat[k]
+            opp = [int(o) for o in net.yield_mov[net.yield_ptr[m]:net.yield_ptr[m + 1]]]
+            permitted = opp and all(any(o in ph for o in opp)
+                                    for ph in sig.phase_movements if m in ph)
+            if permitted:
+                # Opposing flow while green, in car-equivalents (HCM permitted left, 1 lane).
+                v_o = sum(flows[int(net.mov_from[o])] * float(net.mov_beta[0, o]) / green[o]
+                          for o in opp) * (0.3 * moto + 1.0 * (1 - moto))
+                cap = hcm_permitted(v_o * 3600.0) / 3600.0 / (0.3 * moto + (1 - moto))
+                capacity = min(capacity, cap)
+            worst = max(worst, beta * flows[k] / (capacity * g))
     return worst
 
 
+def hcm_permitted(v_o: float, t_c: float = 4.5, t_f: float = 2.5) -> float:
+    return 3600.0 / t_f if v_o == 0 else (
+        v_o * math.exp(-v_o * t_c / 3600) / (1 - math.exp(-v_o * t_f / 3600)))
+
+
 @pytest.mark.parametrize("name", ["grid:2x2", "grid:3x2?phases=8&lanes=2",
-                                  "arterial:3?side=0.5"])
+                                  "arterial:3?side=0.5", "grid:2x2?phases=2",
+                                  "arterial:3?phases=2&side=1"])
 @pytest.mark.parametrize("level", list(LEVELS))
 def test_named_demand_reaches_its_degree_of_saturation(name: str, level: str) -> None:
     scn = load_scenario(name + ("&" if "?" in name else "?") + f"demand={level}")

@@ -206,17 +206,35 @@ def _design_peak(layout: GridLayout, opts: _Options, weights: dict[str, float],
     sat = {lk["id"]: lk["lanes"] * per_lane[lk["speed_limit_kmh"]] for lk in layout.links}
     effective = max(dm.PHASE_SHOWN_S - opts.yellow - opts.lost, 1.0)
     cycle = dm.PHASE_SHOWN_S * len(scheme)
+
+    def green(m: Movement) -> tuple[int, bool]:
+        """(phases giving m green, whether m always has its opposing traffic green too)."""
+        mine = [(sides, turns) for _, sides, turns in scheme
+                if m.arrival in sides and m.turn in turns]
+        opposed = m.turn == "left" and all(
+            any(o.arrival in sides and o.turn in turns for o in layout.opposing(m))
+            for sides, turns in mine)
+        return len(mine), opposed and bool(mine)
+
+    share = {m.key: green(m)[0] * effective / cycle for m in layout.movements}
     loads = []
     for m in layout.movements:
-        n_green = sum(1 for _, sides, turns in scheme if m.arrival in sides and m.turn in turns)
-        loads.append((m.from_link, n_green * effective / cycle))
-    worst = dm.worst_degree(flows, sat, loads)
-    return dm.HEAVY_X * dm.LEVELS[opts.demand] / worst
+        opposing = tuple((o.from_link, o.ratio, share[o.key]) for o in layout.opposing(m))
+        loads.append(dm.Load(m.from_link, m.ratio, share[m.key],
+                             opposing if green(m)[1] else ()))
+    pcu = opts.moto * MOTORCYCLE.pce + (1.0 - opts.moto) * CAR.pce
+    return dm.design_scale(loads, flows, sat, pcu, dm.HEAVY_X * dm.LEVELS[opts.demand])
 
 
-def _movement_data(m: Movement) -> dict[str, Any]:
-    return {"from": m.from_link, "to": m.to_link, "turn_ratio": round(m.ratio, 6),
-            "priority": 2.0 if m.turn == "through" else 1.0}
+def _movement_data(layout: GridLayout, m: Movement) -> dict[str, Any]:
+    data: dict[str, Any] = {"from": m.from_link, "to": m.to_link,
+                            "turn_ratio": round(m.ratio, 6),
+                            "priority": 2.0 if m.turn == "through" else 1.0}
+    if m.turn == "left":
+        # Gap acceptance applies only while the opposing traffic has green too (permitted
+        # phases); under a protected left phase it is red and the cap never binds.
+        data["yields_to"] = [o.key for o in layout.opposing(m)]
+    return data
 
 
 def build_network(kind: str, rows: int, cols: int, opts: _Options, name: str,
@@ -241,7 +259,7 @@ def build_network(kind: str, rows: int, cols: int, opts: _Options, name: str,
         "numerics": {"cell_length_m": opts.cell, "cfl": 0.9, "queue_speed_kmh": 10.0},
         "nodes": layout.nodes,
         "links": layout.links,
-        "movements": [_movement_data(m) for m in layout.movements],
+        "movements": [_movement_data(layout, m) for m in layout.movements],
         "signals": [{"node": j, "phases": _phases(layout, j, scheme), "yellow_s": opts.yellow,
                      "min_green_s": opts.min_green, "max_green_s": max(opts.max_green,
                                                                        opts.min_green),

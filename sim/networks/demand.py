@@ -17,10 +17,12 @@ otherwise (the env's demand levels use the same multipliers).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from sim.exact import capacity
+from sim.junction import permitted_capacity
 from sim.params import KMH, ARZParams
 
 HEAVY_X = 0.9
@@ -62,12 +64,51 @@ def link_flows(links: list[str], entry: dict[str, float],
     return {lid: float(f[k]) for lid, k in idx.items()}
 
 
-def worst_degree(flows: dict[str, float], saturation: dict[str, float],
-                 loads: Sequence[tuple[str, float]]) -> float:
-    """Largest X_m = (f_k / s_k) / (g_m / C) over movements given as (from link k, g_m / C);
-    movements that never get green are left out (they carry nothing under any plan)."""
-    return max((flows[k] / saturation[k] / share for k, share in loads if share > 0.0),
-               default=0.0)
+@dataclass(frozen=True)
+class Load:
+    """A movement as the design sees it: its approach link, turning ratio, share of the
+    cycle it is green (g / C), and, for a permitted left turn, the opposing movements it
+    yields to while green, as (link, ratio, g / C)."""
+
+    link: str
+    ratio: float
+    green: float
+    opposing: tuple[tuple[str, float, float], ...] = ()
+
+
+def degree(load: Load, flows: dict[str, float], saturation: dict[str, float],
+           pcu_per_veh: float, t_c: float = 4.5, t_f: float = 2.5) -> float:
+    """X_m = f_m / (capacity_m g_m / C). A permitted left turn's capacity is its share of
+    the approach's saturation flow capped by the HCM permitted capacity (one lane) for the
+    opposing flow during green, as the junction model applies it."""
+    if load.green <= 0.0:
+        return 0.0
+    own = load.ratio * saturation[load.link]
+    if load.opposing:
+        v_o = sum(flows[k] * r / g for k, r, g in load.opposing if g > 0.0) * pcu_per_veh
+        own = min(own, permitted_capacity(v_o, t_c, t_f) / pcu_per_veh)
+    return load.ratio * flows[load.link] / (own * load.green)
+
+
+def design_scale(loads: Sequence[Load], unit_flows: dict[str, float],
+                 saturation: dict[str, float], pcu_per_veh: float, target: float) -> float:
+    """Entry-flow scale at which the busiest movement reaches degree `target`: exact for
+    protected movements (X is linear in the scale), bisection once permitted left turns
+    (whose capacity falls as the opposing flow grows) are loaded."""
+    def worst(scale: float) -> float:
+        flows = {k: v * scale for k, v in unit_flows.items()}
+        return max((degree(x, flows, saturation, pcu_per_veh) for x in loads), default=0.0)
+
+    linear = max((degree(Load(x.link, x.ratio, x.green), unit_flows, saturation, pcu_per_veh)
+                  for x in loads), default=0.0)
+    hi = target / linear if linear > 0 else 0.0
+    if worst(hi) <= target * (1 + 1e-12):
+        return hi
+    lo = 0.0
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if worst(mid) < target else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def profile(peak_veh_h: float, moto_share: float, duration_s: float) -> list[list[float]]:
