@@ -89,6 +89,34 @@ def test_converted_network_matches_the_source(name: str) -> None:
     assert all(nodes[lk.from_node].x_m is not None for lk in scn.links)
 
 
+@pytest.mark.parametrize("name", NETS)
+def test_permitted_lefts_yield_to_the_opposing_approach(name: str) -> None:
+    path = DATA / f"{name}.net.xml"
+    net = sumolib.net.readNet(str(path), withPrograms=True)
+    direction = {}
+    for e in net.getEdges(withInternal=False):
+        for to, conns in e.getOutgoing().items():
+            direction[f"{e.getID()}->{to.getID()}"] = conns[0].getDirection()
+    scn = convert_net(path).scenario
+    links = {lk.id: lk for lk in scn.links}
+    yielding = [m for m in scn.movements if m.yields_to]
+    assert yielding
+    for m in yielding:
+        assert direction[m.key] == "l"
+        node = links[m.from_link].to_node
+        for key in m.yields_to:
+            frm, _ = key.split("->")
+            assert links[frm].to_node == node and frm != m.from_link
+            assert direction[key] in ("s", "r")
+    # At the signals, every left turn yields (netgenerate's and netconvert's programs show
+    # lefts 'g' with the opposing traffic), except turnlanes' protected lefts.
+    signal_nodes = {s.node for s in scn.signals}
+    lefts = [m for m in scn.movements
+             if direction[m.key] == "l" and links[m.from_link].to_node in signal_nodes]
+    assert lefts
+    assert all(m.yields_to for m in lefts) or name == "turnlanes"
+
+
 def test_program_timing_is_kept() -> None:
     scn = convert_net(DATA / "turnlanes.net.xml").scenario
     for sig in scn.signals:

@@ -68,11 +68,13 @@ def convert_net(net_path: str | Path, routes: str | Path | None = None,
              for e in net.edges.values()]
     demand = read_routes(Path(routes), net) if routes is not None else None
     ratios = _turn_ratios(moves, demand, report)
+    signals, sources = _signals(net, moves, report)
+    yields = _permitted_lefts(net, moves, report)
     movements = [{"from": m.from_edge, "to": m.to_edge, "turn_ratio": ratios[m.key],
                   "priority": 2.0 if m.direction == "s" else 1.0,
-                  **({"signalized": False} if not m.tls and _at_signal(net, m) else {})}
+                  **({"signalized": False} if not m.tls and _at_signal(net, m) else {}),
+                  **({"yields_to": yields[m.key]} if m.key in yields else {})}
                  for m in moves]
-    signals, sources = _signals(net, moves, report)
     entry = {e: ends[e][0] for e in net.edges if ends[e][0].startswith("source:")}
     demand_data, duration = _demand(net, entry, demand, report)
     stem = path.name.removesuffix(".net.xml").removesuffix(".xml")
@@ -265,6 +267,31 @@ def _signals(net: SumoNet, moves: list[_Move], report: list[str]
     for note, n in sorted(notes.items()):
         report.append(f"signals: {note}" + (f" ({n}x)" if n > 1 else ""))
     return signals, sources
+
+
+def _permitted_lefts(net: SumoNet, moves: list[_Move], report: list[str]
+                     ) -> dict[str, list[str]]:
+    """Left turns shown 'g' (green, must yield) while straight or right-turning traffic from
+    another approach of the junction has green: they yield to those movements (gap
+    acceptance, docs/model.md). Under a protected left phase the opposing traffic is red and
+    the cap never binds."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for tl in net.lights.values():
+        own = [m for m in moves if m.tls == tl.id]
+        for p in tl.phases:
+            def shown(m: _Move, p=p) -> set[str]:
+                return {p.state[i] for i in m.links if i < len(p.state)}
+            for m in own:
+                if m.direction not in ("l", "L") or "g" not in shown(m):
+                    continue
+                for o in own:
+                    if (o.from_edge != m.from_edge and o.direction in ("s", "r", "R")
+                            and shown(o) & {"G", "g"}):
+                        out[m.key].add(o.key)
+    if out:
+        report.append(f"junctions: {len(out)} permitted left turn(s) ('g' against straight "
+                      "traffic) yield to the opposing flow by gap acceptance")
+    return {k: sorted(v) for k, v in out.items()}
 
 
 def _green_phases(tl: TrafficLight, own: list[_Move], kinds: list[str], notes: Counter
