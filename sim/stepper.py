@@ -19,9 +19,10 @@ set-up than its cells cost to update. Face arrays are indexed by cell: qf[i, c] 
 flux through cell c's right face, uf[i, c] the speed of the vehicles crossing it (flux /
 density of c), qin[i, c] and win[i, c] the flux and marker entering a link's first cell c.
 
-The interval is split at signal events (end of a yellow/all-red, end of a start-up lost time)
-and each segment into equal
-substeps no longer than the CFL step, so decisions and phase changes fall on substep ends.
+The interval is split into equal substeps no longer than the CFL step, so decisions fall on
+substep ends. Signal events inside it need no substep boundary: during a yellow/all-red and
+the start-up lost time after it every movement of the signal is red, and the substep in which
+the lost time ends gives the new phase's movements the green share of the substep after it.
 
 Numba unboxes every array argument on each call (~35-65 ns each), so `advance` takes the
 network as a few stacked arrays whose rows are named by the constants below.
@@ -53,7 +54,7 @@ from sim.flux import (
 )
 from sim.jit import inline_kernel, kernel
 from sim.junction import junction_fluxes
-from sim.signals import signal_advance, signal_greens, signal_next_event, signal_requests
+from sim.signals import signal_advance, signal_greens, signal_onsets, signal_requests
 
 RHO_EPS = 1e-9
 """Below this density (veh/m) a class is absent from a cell and its marker defaults to v_max."""
@@ -307,31 +308,31 @@ def advance(
     first = np.empty((2, link_c0.shape[0]))
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
-    t_end = clock[0] + duration
+    onset = np.empty(sig_state.shape[1])
+    shown = np.empty(sig_state.shape[1], dtype=np.int64)
+    signal_onsets(sig_state, sig_f[SG_LOST], onset, shown)
+    t0 = clock[0]
+    seg = duration
+    n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
+    dt = seg / n
     steps = 0
-    while t_end - clock[0] > 1e-9:
-        seg = t_end - clock[0]
-        seg = signal_next_event(seg, sig_state, sig_f[SG_LOST])
-        signal_greens(sig_state, sig_f[SG_LOST], sig_phase_ptr, phase_mov_ptr, phase_mov,
+    for k in range(n):
+        signal_greens(k * dt, dt, onset, shown, sig_phase_ptr, phase_mov_ptr, phase_mov,
                       mov_signal, mov_green)
-        n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
-        dt = seg / n
-        t0 = clock[0]
-        for k in range(n):
-            cell_pass(rho, y, cellp, classp, occ, work)
-            face_pass(cellp, classp, rho, work, qf, uf)
-            source_pass(t0 + k * dt, dt, link_c0, src_link, src_rates, src_bin, src_state,
-                        cellp, classp, work, qin, win)
-            sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf)
-            junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
-                            csr_mov, yield_ptr, yield_mov, mov_gap, cellp, classp, work, qf,
-                            qin, win, mov_scratch)
-            update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
-                        qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
-            link_flows(dt, link_c0, link_n, qf, qin, acc_link)
-            steps += 1
-        clock[0] = t0 + seg
-        signal_advance(seg, sig_state)
+        cell_pass(rho, y, cellp, classp, occ, work)
+        face_pass(cellp, classp, rho, work, qf, uf)
+        source_pass(t0 + k * dt, dt, link_c0, src_link, src_rates, src_bin, src_state,
+                    cellp, classp, work, qin, win)
+        sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf)
+        junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
+                        csr_mov, yield_ptr, yield_mov, mov_gap, cellp, classp, work, qf, qin,
+                        win, mov_scratch)
+        update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
+                    qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
+        link_flows(dt, link_c0, link_n, qf, qin, acc_link)
+        steps += 1
+    clock[0] = t0 + seg
+    signal_advance(seg, sig_state)
     return steps
 
 
