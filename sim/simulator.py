@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +51,15 @@ class Simulator:
             net = compile_network(scn)
         n_mov = net.mov_i.shape[1]
         if net.mov_gap.shape[1] != n_mov or net.yield_ptr.shape[0] != n_mov + 1:
-            # A network assembled by hand (e.g. replicated) must carry the gap-acceptance
-            # arrays of all its movements, or yielding would silently apply to some only.
-            raise ValueError(f"network has {n_mov} movements but gap-acceptance arrays for "
-                             f"{net.mov_gap.shape[1]}")
+            # A network assembled from another (e.g. replicated) that did not carry the
+            # gap-acceptance arrays along: harmless when nothing yields, an error otherwise
+            # (yielding would silently apply to some copies only).
+            if net.yield_mov.size:
+                raise ValueError(f"network has {n_mov} movements but gap-acceptance arrays "
+                                 f"for {net.mov_gap.shape[1]}: replicate yield_ptr, "
+                                 "yield_mov and mov_gap with the movements")
+            net = replace(net, yield_ptr=np.zeros(n_mov + 1, dtype=np.int64),
+                          mov_gap=np.zeros((net.mov_gap.shape[0], n_mov)))
         self.net = net
         n, nl = net.n_cells, net.n_links
         n_src, n_sig = len(net.src_link), len(net.signals)

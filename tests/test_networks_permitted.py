@@ -128,3 +128,21 @@ def test_gap_acceptance_keeps_conservation() -> None:
               for k in ("n_out", "w_out", "e_out"))
     assert generated == pytest.approx(inside + waiting + out, rel=1e-9, abs=1e-6)
     assert np.isfinite(sim.rho).all()
+
+
+def test_network_without_gap_arrays_for_its_movements() -> None:
+    """A network put together from another one (as batching replicas does) that left the
+    gap-acceptance arrays behind: fine when nothing yields, an error when something does."""
+    from dataclasses import replace
+
+    from sim.network import compile_network
+
+    plain = compile_network(parse_scenario(crossing(300.0, yields=False)))
+    short = replace(plain, mov_gap=plain.mov_gap[:, :1], yield_ptr=plain.yield_ptr[:2])
+    sim = Simulator(short)
+    sim.advance(60.0)
+    assert sim.net.mov_gap.shape[1] == plain.mov_i.shape[1]
+    yielding = compile_network(parse_scenario(crossing(300.0)))
+    broken = replace(yielding, mov_gap=yielding.mov_gap[:, :1])
+    with pytest.raises(ValueError, match="replicate yield_ptr, yield_mov and mov_gap"):
+        Simulator(broken)
