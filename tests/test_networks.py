@@ -251,3 +251,18 @@ def test_heavy_peak_is_stable_and_saturated_peak_is_not() -> None:
     over = _vehicles_inside("grid:2x2?lanes=1&demand=saturated", flat_peak=True)
     assert abs(heavy[-1] - heavy[-3]) < 0.05 * heavy[-1], heavy
     assert over[-1] - over[-3] > 0.2 * over[-3], over
+
+
+# ---------------------------------------------------------------------- the joint env
+def test_joint_env_runs_small_generated_networks_and_refuses_large_ones() -> None:
+    from arz_tui.env import EnvConfigError, TrafficSignalEnv
+
+    env = TrafficSignalEnv(scenario="grid:2x2?phases=2&lanes=1")
+    assert env.action_space.n == 2 ** 4
+    env.reset(seed=0)
+    for a in range(8):
+        _, reward, *_ = env.step(a)
+        assert np.isfinite(reward)
+    with pytest.raises(EnvConfigError, match="joint action space of its 16 signals") as err:
+        TrafficSignalEnv(scenario="grid4x4")
+    assert "\n" not in str(err.value)
