@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "report": "evaluate trained runs or seed groups and the five baselines on the same seeded "
               "episodes; writes report.md, report.json and plots",
     "tune": "search DQN hyper-parameters with optuna (several workers may share a study)",
+    "import": "convert a SUMO network (.net.xml, optional routes) into a scenario file",
     "serve": "serve the terminal UI in a web browser (textual-serve)",
 }
 
@@ -31,6 +32,7 @@ examples:
   arz-tui run --mode production --seeds 0-4 --jobs 2 --name lagos_prod
   arz-tui report lagos_prod                 RL against Webster, actuated, max-pressure, SOTL
   arz-tui tune --scenario lagos --trials 20 --study lagos_dqn
+  arz-tui import town.net.xml --routes town.rou.xml -o town.yaml
   arz-tui serve --port 8000
 
 Each command has its own --help (arz-tui run --help, arz-tui report --help, ...)."""
@@ -46,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", action="store_true",
                    help="train headless with the flags that follow (same as the run command)")
     sub = p.add_subparsers(dest="command", title="commands", metavar="COMMAND")
-    for name in ("run", "report", "tune"):
+    for name in ("run", "report", "tune", "import"):
         # Parsed by the command's own parser (the flags after the name go there untouched).
         sub.add_parser(name, help=COMMANDS[name], add_help=False)
     serve = sub.add_parser("serve", help=COMMANDS["serve"], description=COMMANDS["serve"])
@@ -77,10 +79,17 @@ def _tune(args: list[str]) -> int:
     return tune_main(args)
 
 
+def _import(args: list[str]) -> int:
+    from arz_tui.netimport.cli import main as import_main
+
+    return import_main(args)
+
+
 _DISPATCH: dict[str, Callable[[list[str]], int]] = {
     "run": lambda rest: _batch(rest, "arz-tui run"),
     "report": _report,
     "tune": _tune,
+    "import": _import,
 }
 
 

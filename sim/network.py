@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.flux import K_DROP, K_GAMMA, K_LAW, K_PCE, K_RELAX, K_WAVE, N_CLASSP
+from sim.junction import G_LANES, G_TC, G_TF, N_GAP
 from sim.params import KMH, ARZParams, Law
 from sim.scenario import CLASS_NAMES, Scenario
 from sim.stepper import N_SIG_F
@@ -87,6 +88,13 @@ class Network:
     dt_cfl: float
     queue_speed: float
     corridor: tuple[int, ...] = field(default=())
+    yield_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    """CSR pointers per movement into `yield_mov`: the movements it yields to (gap
+    acceptance; empty for most)."""
+    yield_mov: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    mov_gap: np.ndarray = field(default_factory=lambda: np.zeros((N_GAP, 0)))
+    """Stacked rows per movement (`sim.junction.G_*`): yield lanes (0: never yields),
+    critical headway t_c (s), follow-up headway t_f (s)."""
 
     # Named views of the stacked arrays.
     @property
@@ -142,6 +150,18 @@ class Network:
             return self.link_ids.index(link_id)
         except ValueError:
             raise KeyError(f"unknown link {link_id!r}") from None
+
+    def signal_neighbours(self) -> tuple[tuple[int, ...], ...]:
+        """For every signal, the signals one link away (upstream or downstream), sorted: the
+        neighbour lists of multi-agent observations and coordination (RESCO, MPLight)."""
+        link_from = {k: self.scenario.links[k].from_node for k in range(self.n_links)}
+        link_to = {k: self.scenario.links[k].to_node for k in range(self.n_links)}
+        at = {s.node: g for g, s in enumerate(self.signals)}
+        out = []
+        for s in self.signals:
+            ends = {link_from[k] for k in s.incoming} | {link_to[k] for k in s.outgoing}
+            out.append(tuple(sorted(at[n] for n in ends if n in at and n != s.node)))
+        return tuple(out)
 
     def cell_centres(self, link: int) -> np.ndarray:
         """Distances of the link's cell centres from its upstream end, m."""
@@ -262,6 +282,14 @@ def compile_network(scn: Scenario) -> Network:
 
     dt_cfl = num.cfl * float(link_dx.min()) / max_wave_speed(classes, link_vmax)
 
+    yield_ptr, yield_mov = _csr([[midx[k] for k in m.yields_to] for m in scn.movements])
+    mov_gap = np.zeros((N_GAP, len(scn.movements)))
+    for i, m in enumerate(scn.movements):
+        if m.yields_to:
+            mov_gap[G_LANES, i] = m.yield_lanes
+            mov_gap[G_TC, i] = m.critical_headway_s
+            mov_gap[G_TF, i] = m.follow_up_headway_s
+
     link_i = np.stack([link_c0, link_n, link_up_junction.astype(np.int64),
                        link_fifo.astype(np.int64)])
     n_mov = len(scn.movements)
@@ -283,4 +311,5 @@ def compile_network(scn: Scenario) -> Network:
                         for s in scn.signals]).reshape(len(scn.signals), N_SIG_F).T.copy(),
         dt_cfl=dt_cfl, queue_speed=num.queue_speed_kmh * KMH,
         corridor=tuple(lidx[c] for c in scn.corridor),
+        yield_ptr=yield_ptr, yield_mov=yield_mov, mov_gap=mov_gap,
     )

@@ -161,6 +161,17 @@ class MovementSpec(_Model):
                             "competes for the outgoing link's supply.")
     signalized: bool = Field(default=True, description="At a signalised node: controlled by "
                              "the signal (false: always allowed, e.g. a slip lane).")
+    yields_to: list[str] = Field(
+        default_factory=list, description="Movements of the same junction ('from->to') whose "
+        "traffic this one crosses by gap acceptance (a permitted left turn yields to the "
+        "opposing through and right turns): its flow is capped by the HCM permitted-left "
+        "capacity for their current flow (docs/model.md).")
+    critical_headway_s: float = Field(default=4.5, gt=0.0, le=15.0,
+                                      description="Gap acceptance: critical headway t_c, s.")
+    follow_up_headway_s: float = Field(default=2.5, gt=0.0, le=10.0,
+                                       description="Gap acceptance: follow-up headway t_f, s.")
+    yield_lanes: int = Field(default=1, ge=1, le=10, description="Gap acceptance: lanes the "
+                             "yielding movement discharges from (the capacity is per lane).")
 
     @property
     def key(self) -> str:
@@ -173,6 +184,9 @@ class PhaseSpec(_Model):
     name: str = Field(min_length=1, description="Phase name shown to users.")
     movements: list[str] = Field(description="Movements given green, as 'from_link->to_link'; "
                                  "empty for an all-red (e.g. pedestrian) phase.")
+    duration_s: float | None = Field(
+        default=None, gt=0.0, le=600.0, description="Green time of this phase in the network's "
+        "own fixed-time program (e.g. from a SUMO tlLogic); null when it has none.")
 
 
 class SignalSpec(_Model):
@@ -301,6 +315,19 @@ class Scenario(_Model):
                 raise ValueError(f"movements[{i}].to: link {m.to_link!r} does not leave "
                                  f"junction {node!r}")
             ratio[m.from_link] = ratio.get(m.from_link, 0.0) + m.turn_ratio
+        by_key = {m.key: m for m in self.movements}
+        for i, m in enumerate(self.movements):
+            for key in m.yields_to:
+                other = by_key.get(key)
+                if other is None or key == m.key or (
+                        links[other.from_link].to_node != links[m.from_link].to_node):
+                    raise ValueError(f"movements[{i}].yields_to: {key!r} is not another "
+                                     "movement of the same junction")
+        # Sets built once: generated networks have thousands of movements.
+        fed = {m.to_link for m in self.movements}
+        node_keys: dict[str, set[str]] = {}
+        for m in self.movements:
+            node_keys.setdefault(links[m.from_link].to_node, set()).add(m.key)
         for n in self.nodes:
             if n.kind != "junction":
                 continue
@@ -310,7 +337,7 @@ class Scenario(_Model):
                     raise ValueError(f"movements: turn_ratio of movements from {lid!r} sums to "
                                      f"{total:g}, must be 1")
             for lid in outs[n.id]:
-                if not any(m.to_link == lid for m in self.movements):
+                if lid not in fed:
                     raise ValueError(f"movements: no movement feeds link {lid!r}")
         signal_nodes = [s.node for s in self.signals]
         if d := dupes(signal_nodes):
@@ -323,7 +350,7 @@ class Scenario(_Model):
                                  f"{len(s.phases)} phases")
             if s.min_green_s > s.max_green_s:
                 raise ValueError(f"signals[{i}].min_green_s: exceeds max_green_s")
-            own = {m.key for m in self.movements if links[m.from_link].to_node == s.node}
+            own = node_keys.get(s.node, set())
             for p, ph in enumerate(s.phases):
                 for key in ph.movements:
                     if key not in own:
@@ -412,7 +439,9 @@ class Scenario(_Model):
 
 
 def available_scenarios() -> list[str]:
-    """Names of the scenario files in `sim/scenarios/`."""
+    """Names of the scenario files in `sim/scenarios/`. Generated networks (`grid4x4`,
+    `arterial4x4`, `grid:RxC`, `arterial:N`) load by name too but are listed by
+    `sim.networks.BUILTIN_NETWORKS`: their joint action space is too large for the joint env."""
     if not SCENARIO_DIR.is_dir():
         return []
     return sorted(p.stem for p in SCENARIO_DIR.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -432,7 +461,8 @@ def _locate(name_or_path: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     raise ScenarioError(f"unknown scenario {str(name_or_path)!r}: choose one of "
-                        f"{', '.join(available_scenarios())} or give a path to a scenario file")
+                        f"{', '.join(available_scenarios())}, a generated network (grid4x4, "
+                        "arterial4x4, grid:RxC, arterial:N) or a path to a scenario file")
 
 
 def validation_message(err: ValidationError) -> str:
@@ -457,8 +487,22 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: {validation_message(err)}") from None
 
 
+SUMO_SUFFIX = ".net.xml"
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path."""
+    """A built-in scenario by name, a generated network by name (`grid4x4`, `grid:4x4?lanes=1`,
+    `arterial:5`; docs/scenarios.md), or a scenario file by path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and not Path(text).is_file():
+        from sim.networks import BUILTIN_NETWORKS, looks_like_network, network
+
+        if text in BUILTIN_NETWORKS or looks_like_network(text):
+            return network(text)
+    if text.endswith(SUMO_SUFFIX):
+        # Converting needs sumolib, which the simulator core does not depend on.
+        raise ScenarioError(f"{text!r} is a SUMO network: convert it with `arz-tui import "
+                            f"{text} -o my.yaml`, or pass it to arz-tui --scenario")
     path = _locate(name_or_path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

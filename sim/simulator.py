@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -87,6 +87,17 @@ class Simulator:
         else:
             scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
             net = compile_network(scn)
+        n_mov = net.mov_i.shape[1]
+        if net.mov_gap.shape[1] != n_mov or net.yield_ptr.shape[0] != n_mov + 1:
+            # A network assembled from another (e.g. replicated) that did not carry the
+            # gap-acceptance arrays along: harmless when nothing yields, an error otherwise
+            # (yielding would silently apply to some copies only).
+            if net.yield_mov.size:
+                raise ValueError(f"network has {n_mov} movements but gap-acceptance arrays "
+                                 f"for {net.mov_gap.shape[1]}: replicate yield_ptr, "
+                                 "yield_mov and mov_gap with the movements")
+            net = replace(net, yield_ptr=np.zeros(n_mov + 1, dtype=np.int64),
+                          mov_gap=np.zeros((net.mov_gap.shape[0], n_mov)))
         self.net = net
         n, nl = net.n_cells, net.n_links
         n_sig = len(net.signals)
@@ -223,7 +234,7 @@ class Simulator:
             float(seconds), self.dt_cfl, self.clock,
             net.link_i, net.cell_dx, net.cellp, net.classp,
             net.mov_i, net.mov_cells, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr,
-            net.csr_mov,
+            net.csr_mov, net.yield_ptr, net.yield_mov, net.mov_gap,
             net.src_link, self.src_rates, self.demand_bin, self.src_state, net.sink_link,
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,

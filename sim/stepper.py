@@ -296,6 +296,7 @@ def advance(
     duration, dt_cfl, clock,
     link_i, cell_dx, cellp, classp,
     mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
+    yield_ptr, yield_mov, mov_gap,
     src_link, src_rates, src_bin, src_state, sink_link, sink_ghost_speed,
     sig_phase_ptr, phase_mov_ptr, phase_mov, sig_f, sig_state, requests,
     state, acc_cell, acc_link, occ, work, faces, mov_scratch, queue_speed,
@@ -339,7 +340,8 @@ def advance(
                     cellp, classp, work, qin, win)
         sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf)
         junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
-                        csr_mov, cellp, classp, work, qf, qin, win, mov_scratch)
+                        csr_mov, yield_ptr, yield_mov, mov_gap, cellp, classp, work, qf, qin,
+                        win, mov_scratch)
         queue_shares(link_c0, link_n, cell_vmax, cellp[C_JAM], classp[K_PCE], rho,
                      work[W_SPEED], occ, qf, qin, queue_speed, qs)
         link_flows(dt, link_c0, link_n, qf, qin, acc_link)

@@ -20,10 +20,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("sim", "arz_tui")
 
-SIM_FORBIDDEN = frozenset({"torch", "stable_baselines3", "gymnasium", "textual", "arz_tui"})
+SIM_FORBIDDEN = frozenset({"torch", "stable_baselines3", "gymnasium", "textual", "arz_tui",
+                           "sumolib"})
 TUI = frozenset({"textual", "textual_plotext", "textual_serve"})
 HEADLESS_PACKAGES = ("arz_tui.env", "arz_tui.training", "arz_tui.baselines", "arz_tui.report",
-                     "arz_tui.tuning", "arz_tui.runstore")
+                     "arz_tui.tuning", "arz_tui.runstore", "arz_tui.netimport")
 RUNSTORE_FORBIDDEN = ("arz_tui.training", "arz_tui.tui", "arz_tui.report", "arz_tui.tuning",
                       "arz_tui.baselines", "arz_tui.cli")
 """The run store is depended on by training, the TUI and report, never the reverse."""
