@@ -43,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
         from arz_tui.report.cli import main as report_main
 
         return report_main(args[1:])
+    if args and args[0] == "import":
+        from arz_tui.netimport.cli import main as import_main
+
+        return import_main(args[1:])
     if args and args[0] == "tune":
         from arz_tui.tuning.tune import main as tune_main
 

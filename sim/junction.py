@@ -10,15 +10,62 @@ in Daganzo's and Lebacque's merge models. Nodes may be FIFO (a blocked movement 
 whole approach) or not (movements have their own lanes: the default at signalised junctions).
 Vehicle flows are the sending cell's class share times the admitted occupancy flow, so a 1-in
 1-out node reproduces the link-interior Godunov flux exactly.
+
+A movement that yields (a permitted left turn) is then capped at the HCM permitted-left
+capacity of its lanes for the car-equivalent flow its opposing movements send in the same
+substep (gap acceptance with critical headway t_c and follow-up headway t_f); a FIFO approach
+is held back with it.
 """
 
 from __future__ import annotations
 
-from sim.flux import critical_occupancy, supply
-from sim.jit import kernel
+import math
+
+from sim.flux import C_CRIT, C_JAM, C_SLOPE, C_VMAX, K_PCE, class_supply
+from sim.jit import inline_kernel, kernel
 
 W_MARK, W_SPEED, W_DEMAND, W_SHARE = 0, 1, 3, 4  # rows of the stepper's work array
 ASK, THETA, ACTIVE = 0, 1, 2  # rows of the movement scratch array
+G_LANES, G_TC, G_TF = 0, 1, 2  # rows of Network.mov_gap (gap acceptance per movement)
+N_GAP = 3
+
+
+@inline_kernel
+def permitted_capacity(v_o, t_c, t_f):
+    """HCM permitted-left saturation flow (veh/h per lane) against an opposing flow v_o
+    (veh/h): s = v_o exp(-v_o t_c / 3600) / (1 - exp(-v_o t_f / 3600)), which tends to
+    3600 / t_f as v_o -> 0 (docs/model.md, "Permitted left turns")."""
+    if v_o < 1e-6:
+        return 3600.0 / t_f
+    return v_o * math.exp(-v_o * t_c / 3600.0) / (1.0 - math.exp(-v_o * t_f / 3600.0))
+
+
+@kernel
+def _gap_acceptance(yield_ptr, yield_mov, mov_gap, from_cell, classp, work, scratch):
+    """Cap every yielding movement at its lanes' permitted capacity for the car-equivalent
+    flow its opposing movements are sending this substep (after their own supply limits)."""
+    nc = scratch.shape[1]
+    pce = classp[K_PCE]
+    share = work[W_SHARE]
+    for m in range(yield_ptr.shape[0] - 1):
+        lo = yield_ptr[m]
+        hi = yield_ptr[m + 1]
+        if hi == lo:
+            continue
+        v_o = 0.0
+        for p in range(lo, hi):
+            o = yield_mov[p]
+            for i in range(nc):
+                v_o += pce[i] * share[i, from_cell[o]] * scratch[THETA, i, o] * scratch[ASK, i, o]
+        flow = 0.0
+        for i in range(nc):
+            flow += pce[i] * share[i, from_cell[m]] * scratch[THETA, i, m] * scratch[ASK, i, m]
+        cap = mov_gap[G_LANES, m] * permitted_capacity(
+            v_o * 3600.0, mov_gap[G_TC, m], mov_gap[G_TF, m]) / 3600.0
+        if flow > cap:
+            factor = cap / flow
+            for i in range(nc):
+                scratch[THETA, i, m] *= factor
 
 
 @kernel
@@ -61,7 +108,7 @@ def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
 
 @kernel
 def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
-                    cell_vmax, cell_jam, gamma, work, qf, qin, win, scratch):
+                    yield_ptr, yield_mov, mov_gap, cellp, classp, work, qf, qin, win, scratch):
     """Outflow of every link's last cell and inflow into every link's first cell at
     junctions. mov_cells rows: last cell of the from link, first cell of the to link (unsigned,
     so indexing with them needs no negative-index check); csr_ptr/csr_mov row 0 lists the
@@ -100,13 +147,15 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
                 marked += d * work[W_MARK, i, from_cell[m]]
             if asked <= 0.0:
                 continue
-            vmax = cell_vmax[i, c]
-            jam = cell_jam[i, c]
+            vmax = cellp[C_VMAX, i, c]
             w_in = min(marked / asked, vmax)
-            sup = supply(w_in, work[W_SPEED, i, c], critical_occupancy(w_in, vmax, jam, gamma[i]),
-                         vmax, jam, gamma[i])
+            sup = class_supply(w_in, work[W_SPEED, i, c], vmax, cellp[C_JAM, i, c],
+                               cellp[C_CRIT, i, c], cellp[C_SLOPE, i, c], classp, i)
             if asked > sup:
                 _share_by_priority(i, lo, hi, csr_mov[0], mov_prio, scratch, sup)
+
+    if yield_mov.shape[0] > 0:
+        _gap_acceptance(yield_ptr, yield_mov, mov_gap, from_cell, classp, work, scratch)
 
     for k in range(link_c0.shape[0]):
         if not link_fifo[k]:
@@ -131,7 +180,7 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
             w_in[to_cell[m]] = 0.0
         share = work[W_SHARE, i]
         mark = work[W_MARK, i]
-        vmax = cell_vmax[i]
+        vmax = cellp[C_VMAX, i]
         ask = scratch[ASK, i]
         theta = scratch[THETA, i]
         # w_in first collects marker flux, then becomes the mass-weighted marker of what enters.
@@ -146,4 +195,4 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
         if link_up_junction[j]:
             c = link_c0[j]
             for i in range(nc):
-                win[i, c] = win[i, c] / qin[i, c] if qin[i, c] > 0.0 else cell_vmax[i, c]
+                win[i, c] = win[i, c] / qin[i, c] if qin[i, c] > 0.0 else cellp[C_VMAX, i, c]

@@ -18,7 +18,7 @@ CAR = 1
 
 
 def _pressure(rho: float, p: ARZParams) -> float:
-    return p.v_max * (rho / p.rho_max) ** p.gamma
+    return float(p.pressure(rho))
 
 
 def road_simulator(length: float, cells: int, params: ARZParams, cfl: float = 0.9) -> Simulator:
@@ -59,7 +59,9 @@ def simulate(
                              f"[p(rho), v_max={p.v_max}]")
     if cells < 2:
         raise ValueError("cells must be >= 2")
-    wave = max(1.0, p.gamma) * p.v_max
+    w_min = min(v + _pressure(rho, p) for rho, v in ((rho_l, v_l), (rho_r, v_r)) if rho > 0) \
+        if max(rho_l, rho_r) > 0 else p.v_max
+    wave = p.max_wave_speed(w_min)
     horizon = 0.25 * length / wave if t_end is None else float(t_end)
     if horizon < 0:
         raise ValueError("t_end must be >= 0")

@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.params import CAR, KMH, MOTORCYCLE, ARZParams
+from sim.params import CAR, KMH, MOTORCYCLE, ARZParams, LawName, default_law
 
 CLASS_NAMES = ("motorcycle", "car")
 """Class index order used by every array of the simulator."""
@@ -41,23 +41,38 @@ class ClassSpec(_Model):
     jam_density_veh_per_km_lane: float = Field(
         gt=0, le=2000, description="Jam density of a pure stream of this class, veh/km/lane."
     )
-    gamma: float = Field(default=1.0, ge=1.0, le=5.0, description="Pressure exponent.")
+    law: LawName = Field(
+        default="triangular", description="Pressure law: 'triangular' (Newell-Daganzo "
+        "equilibrium, the default) or 'power' (v_max (rho / jam) ** gamma). Left out: 'power' "
+        "if gamma is given, so files written for the power law keep it.")
+    gamma: float = Field(default=1.0, ge=1.0, le=5.0,
+                         description="Power law: pressure exponent.")
+    wave_speed_kmh: float = Field(
+        default=17.0, gt=0.0, le=100.0,
+        description="Triangular law: backward wave speed of the congested branch, km/h.")
+    free_speed_drop: float = Field(
+        default=0.01, gt=0.0, le=0.2,
+        description="Triangular law: fraction of the free speed lost at capacity.")
     tau_s: float | None = Field(
         default=None, gt=0, description="Relaxation time, s; null switches relaxation off."
     )
     pce: float = Field(default=1.0, gt=0, le=1.0, description="Space taken relative to a car.")
 
+    _fill_law = model_validator(mode="before")(classmethod(lambda cls, data: default_law(data)))
+
     def to_params(self) -> ARZParams:
         """The simulator's SI parameter object."""
         return ARZParams(v_max=self.v_max_kmh * KMH,
-                         rho_max=self.jam_density_veh_per_km_lane / 1000.0,
-                         gamma=self.gamma, tau=self.tau_s, pce=self.pce)
+                         rho_max=self.jam_density_veh_per_km_lane / 1000.0, law=self.law,
+                         gamma=self.gamma, wave_speed=self.wave_speed_kmh * KMH,
+                         free_speed_drop=self.free_speed_drop, tau=self.tau_s, pce=self.pce)
 
     @classmethod
     def from_params(cls, p: ARZParams) -> ClassSpec:
         """Inverse of `to_params`."""
         return cls(v_max_kmh=p.v_max / KMH, jam_density_veh_per_km_lane=p.rho_max * 1000.0,
-                   gamma=p.gamma, tau_s=p.tau, pce=p.pce)
+                   law=p.law, gamma=p.gamma, wave_speed_kmh=p.wave_speed / KMH,
+                   free_speed_drop=p.free_speed_drop, tau_s=p.tau, pce=p.pce)
 
 
 class Classes(_Model):
@@ -79,7 +94,8 @@ class Classes(_Model):
         for name, params in builtin.items():
             given = data.get(name)
             if isinstance(given, dict):
-                merged[name] = {**ClassSpec.from_params(params).model_dump(), **given}
+                merged[name] = {**ClassSpec.from_params(params).model_dump(),
+                                **default_law(given)}
         return merged
 
     def params(self) -> tuple[ARZParams, ARZParams]:
@@ -136,6 +152,17 @@ class MovementSpec(_Model):
                             "competes for the outgoing link's supply.")
     signalized: bool = Field(default=True, description="At a signalised node: controlled by "
                              "the signal (false: always allowed, e.g. a slip lane).")
+    yields_to: list[str] = Field(
+        default_factory=list, description="Movements of the same junction ('from->to') whose "
+        "traffic this one crosses by gap acceptance (a permitted left turn yields to the "
+        "opposing through and right turns): its flow is capped by the HCM permitted-left "
+        "capacity for their current flow (docs/model.md).")
+    critical_headway_s: float = Field(default=4.5, gt=0.0, le=15.0,
+                                      description="Gap acceptance: critical headway t_c, s.")
+    follow_up_headway_s: float = Field(default=2.5, gt=0.0, le=10.0,
+                                       description="Gap acceptance: follow-up headway t_f, s.")
+    yield_lanes: int = Field(default=1, ge=1, le=10, description="Gap acceptance: lanes the "
+                             "yielding movement discharges from (the capacity is per lane).")
 
     @property
     def key(self) -> str:
@@ -148,6 +175,9 @@ class PhaseSpec(_Model):
     name: str = Field(min_length=1, description="Phase name shown to users.")
     movements: list[str] = Field(description="Movements given green, as 'from_link->to_link'; "
                                  "empty for an all-red (e.g. pedestrian) phase.")
+    duration_s: float | None = Field(
+        default=None, gt=0.0, le=600.0, description="Green time of this phase in the network's "
+        "own fixed-time program (e.g. from a SUMO tlLogic); null when it has none.")
 
 
 class SignalSpec(_Model):
@@ -162,6 +192,9 @@ class SignalSpec(_Model):
     max_green_s: float = Field(default=60.0, gt=0.0, le=600.0,
                                description="Used by actuated baselines.")
     initial_phase: int = Field(default=0, ge=0, description="Phase shown at t = 0.")
+    lost_time_s: float = Field(
+        default=2.0, ge=0.0, le=10.0, description="Start-up lost time: the first seconds of "
+        "each green discharge nothing (effective green = green - lost time; docs/model.md).")
 
 
 class SourceDemand(_Model):
@@ -273,6 +306,14 @@ class Scenario(_Model):
                 raise ValueError(f"movements[{i}].to: link {m.to_link!r} does not leave "
                                  f"junction {node!r}")
             ratio[m.from_link] = ratio.get(m.from_link, 0.0) + m.turn_ratio
+        by_key = {m.key: m for m in self.movements}
+        for i, m in enumerate(self.movements):
+            for key in m.yields_to:
+                other = by_key.get(key)
+                if other is None or key == m.key or (
+                        links[other.from_link].to_node != links[m.from_link].to_node):
+                    raise ValueError(f"movements[{i}].yields_to: {key!r} is not another "
+                                     "movement of the same junction")
         for n in self.nodes:
             if n.kind != "junction":
                 continue
@@ -365,7 +406,9 @@ class Scenario(_Model):
 
 
 def available_scenarios() -> list[str]:
-    """Names of the scenario files in `sim/scenarios/`."""
+    """Names of the scenario files in `sim/scenarios/`. Generated networks (`grid4x4`,
+    `arterial4x4`, `grid:RxC`, `arterial:N`) load by name too but are listed by
+    `sim.networks.BUILTIN_NETWORKS`: their joint action space is too large for the joint env."""
     if not SCENARIO_DIR.is_dir():
         return []
     return sorted(p.stem for p in SCENARIO_DIR.iterdir() if p.suffix in SUFFIXES and p.is_file())
@@ -385,7 +428,8 @@ def _locate(name_or_path: str | Path) -> Path:
         if candidate.is_file():
             return candidate
     raise ScenarioError(f"unknown scenario {str(name_or_path)!r}: choose one of "
-                        f"{', '.join(available_scenarios())} or give a path to a scenario file")
+                        f"{', '.join(available_scenarios())}, a generated network (grid4x4, "
+                        "arterial4x4, grid:RxC, arterial:N) or a path to a scenario file")
 
 
 def validation_message(err: ValidationError) -> str:
@@ -410,8 +454,22 @@ def parse_scenario(data: object, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: {validation_message(err)}") from None
 
 
+SUMO_SUFFIX = ".net.xml"
+
+
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """A built-in scenario by name, or a scenario file by path."""
+    """A built-in scenario by name, a generated network by name (`grid4x4`, `grid:4x4?lanes=1`,
+    `arterial:5`; docs/scenarios.md), or a scenario file by path."""
+    text = str(name_or_path)
+    if isinstance(name_or_path, str) and not Path(text).is_file():
+        from sim.networks import BUILTIN_NETWORKS, looks_like_network, network
+
+        if text in BUILTIN_NETWORKS or looks_like_network(text):
+            return network(text)
+    if text.endswith(SUMO_SUFFIX):
+        # Converting needs sumolib, which the simulator core does not depend on.
+        raise ScenarioError(f"{text!r} is a SUMO network: convert it with `arz-tui import "
+                            f"{text} -o my.yaml`, or pass it to arz-tui --scenario")
     path = _locate(name_or_path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))

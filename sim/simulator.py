@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from sim.flux import pressures
 from sim.metrics import cell_speeds, link_queues
-from sim.network import NC, Network, compile_network
+from sim.network import NC, Network, compile_network, max_wave_speed
 from sim.scenario import Scenario, load_scenario
 from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
 from sim.stepper import (
@@ -79,6 +80,17 @@ class Simulator:
         else:
             scn = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
             net = compile_network(scn)
+        n_mov = net.mov_i.shape[1]
+        if net.mov_gap.shape[1] != n_mov or net.yield_ptr.shape[0] != n_mov + 1:
+            # A network assembled from another (e.g. replicated) that did not carry the
+            # gap-acceptance arrays along: harmless when nothing yields, an error otherwise
+            # (yielding would silently apply to some copies only).
+            if net.yield_mov.size:
+                raise ValueError(f"network has {n_mov} movements but gap-acceptance arrays "
+                                 f"for {net.mov_gap.shape[1]}: replicate yield_ptr, "
+                                 "yield_mov and mov_gap with the movements")
+            net = replace(net, yield_ptr=np.zeros(n_mov + 1, dtype=np.int64),
+                          mov_gap=np.zeros((net.mov_gap.shape[0], n_mov)))
         self.net = net
         n, nl = net.n_cells, net.n_links
         n_sig = len(net.signals)
@@ -165,6 +177,7 @@ class Simulator:
         np.minimum(self.rho, jam, out=self.rho)
         self.y[:] = self.rho * net.cell_vmax
         self.clock[0] = 0.0
+        self.dt_cfl = net.dt_cfl
         for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc):
             arr[:] = 0.0
         for g, info in enumerate(net.signals):
@@ -181,9 +194,19 @@ class Simulator:
         speed = np.asarray(speed, dtype=np.float64).reshape(NC, net.n_cells)
         occ = (net.pce[:, None] * rho).sum(axis=0)
         self.rho[:] = rho
-        for i in range(NC):
-            pressure = net.cell_vmax[i] * (occ / net.cell_jam[i]) ** net.gamma[i]
-            self.y[i] = rho[i] * np.minimum(speed[i] + pressure, net.cell_vmax[i])
+        pressure = np.empty((NC, net.n_cells))
+        pressures(occ, net.cell_vmax, net.cell_jam, net.classp, pressure)
+        w = np.minimum(speed + pressure, net.cell_vmax)
+        self.y[:] = rho * w
+        # Markers below every link's free speed can make the triangular law's 1-waves faster
+        # than the network's step allows for: shorten the step for this run (until reset).
+        present = rho > 0.0
+        w_min = np.array([w[i][present[i]].min() if present[i].any() else np.inf
+                          for i in range(NC)])
+        w_min = np.minimum(w_min, net.link_vmax.min(axis=1))
+        wave = max_wave_speed(net.classes, net.link_vmax, w_min)
+        self.dt_cfl = min(net.dt_cfl,
+                          net.scenario.numerics.cfl * float(net.link_dx.min()) / wave)
 
     # ------------------------------------------------------------------ running
     def advance(self, seconds: float, phases: Sequence[int] | np.ndarray | None = None) -> int:
@@ -198,10 +221,10 @@ class Simulator:
             requests = self._requests
             requests[:] = phases
         return advance(
-            float(seconds), net.dt_cfl, self.clock,
+            float(seconds), self.dt_cfl, self.clock,
             net.link_i, net.cell_dx, net.cellp, net.classp,
             net.mov_i, net.mov_cells, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr,
-            net.csr_mov,
+            net.csr_mov, net.yield_ptr, net.yield_mov, net.mov_gap,
             net.src_link, self.src_rates, self.demand_bin, self.src_state, net.sink_link,
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
@@ -219,8 +242,8 @@ class Simulator:
     def speeds(self) -> np.ndarray:
         """Speed per class and cell, m/s (a view refreshed by each call)."""
         net = self.net
-        cell_speeds(self.rho, self.y, net.cell_vmax, net.cell_jam, net.gamma, net.pce,
-                    self._occ, self._speed)
+        cell_speeds(self.rho, self.y, net.cell_vmax, net.cell_jam, net.classp, self._occ,
+                    self._speed)
         return self._speed
 
     def link_slice(self, link: int | str) -> slice:

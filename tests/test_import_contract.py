@@ -20,10 +20,11 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("sim", "arz_tui")
 
-SIM_FORBIDDEN = frozenset({"torch", "stable_baselines3", "gymnasium", "textual", "arz_tui"})
+SIM_FORBIDDEN = frozenset({"torch", "stable_baselines3", "gymnasium", "textual", "arz_tui",
+                           "sumolib"})
 TUI = frozenset({"textual", "textual_plotext", "textual_serve"})
 HEADLESS_PACKAGES = ("arz_tui.env", "arz_tui.training", "arz_tui.baselines", "arz_tui.report",
-                     "arz_tui.tuning")
+                     "arz_tui.tuning", "arz_tui.netimport")
 
 _IMPORT_ALL = r"""
 import importlib, json, pkgutil, sys

@@ -8,7 +8,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from sim.scenario import Scenario, ScenarioError, load_scenario, validation_message
+from sim.scenario import (
+    SUMO_SUFFIX,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+    validation_message,
+)
 
 DemandLevel = Literal["light", "moderate", "heavy", "saturated"]
 DEMAND_LEVELS: dict[str, float] = {"light": 0.5, "moderate": 0.75, "heavy": 1.0, "saturated": 1.25}
@@ -21,6 +27,11 @@ class EnvConfigError(ValueError):
 
 @lru_cache(maxsize=32)
 def _cached_scenario(name: str) -> Scenario:
+    if name.endswith(SUMO_SUFFIX):
+        # A SUMO network converted on the fly (default demand; import it for routes).
+        from arz_tui.netimport import convert_net
+
+        return convert_net(name).scenario
     return load_scenario(name)
 
 

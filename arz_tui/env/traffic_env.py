@@ -10,7 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from arz_tui.env.actions import PhaseActionCodec
-from arz_tui.env.config import DEMAND_LEVELS, EnvConfig
+from arz_tui.env.config import DEMAND_LEVELS, EnvConfig, EnvConfigError
 from arz_tui.env.demand import random_level, sample_demand
 from arz_tui.env.measure import (
     LK_QUEUE_M,
@@ -34,6 +34,10 @@ from arz_tui.env.metrics import EpisodeTotals, StepMetrics
 from arz_tui.env.observations import OBSERVATIONS
 from arz_tui.env.rewards import REWARDS
 from sim.simulator import Simulator
+
+MAX_JOINT_ACTIONS = 65_536
+"""Largest joint action space (product of the signals' phase counts) the joint env builds:
+its action table and a DQN head over it stay small; larger networks are per-signal tasks."""
 
 
 class StepInfo(dict):
@@ -76,6 +80,13 @@ class TrafficSignalEnv(gym.Env):
         self.render_mode = render_mode
         self.sim = Simulator(config.scenario_spec) if simulator is None else simulator
         net = self.sim.net
+        joint = math.prod(s.n_phases for s in net.signals)
+        if joint > MAX_JOINT_ACTIONS:
+            raise EnvConfigError(
+                f"env config: scenario {config.scenario!r}: the joint action space of its "
+                f"{len(net.signals)} signals has {joint:.3g} actions (at most "
+                f"{MAX_JOINT_ACTIONS:,} for the joint env); control it per signal, or choose "
+                "fewer signals or phases (e.g. grid:2x2?phases=2)")
         self.codec = PhaseActionCodec([s.n_phases for s in net.signals])
         self.action_space = spaces.Discrete(self.codec.n)
 

@@ -8,7 +8,9 @@ results folder overwritten), 130 stopped by Ctrl-C after saving a checkpoint.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -138,7 +140,9 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     if args.name is not None:
         training["experiment_name"] = args.name
     elif "experiment_name" not in training:
-        training["experiment_name"] = f"{Path(env_config.scenario).stem}_{mode}"
+        # Generated network names (grid:4x4?lanes=1) hold characters a folder name may not.
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(env_config.scenario).stem).strip("-.")
+        training["experiment_name"] = f"{stem or 'scenario'}_{mode}"
     return env_config, TrainingConfig.build(**training)
 
 
