@@ -8,6 +8,7 @@ from arz_tui.env.actions import PhaseActionCodec
 from arz_tui.env.config import DEMAND_LEVELS, EnvConfig, EnvConfigError
 from arz_tui.env.metrics import EpisodeTotals, StepMetrics
 from arz_tui.env.observations import OBSERVATIONS, ObservationFunction
+from arz_tui.env.parallel import SignalParallelEnv, parallel_env
 from arz_tui.env.rewards import REWARDS
 from arz_tui.env.traffic_env import StepInfo, TrafficSignalEnv
 
@@ -18,6 +19,6 @@ if ENV_ID not in gym.registry:
 
 __all__ = [
     "DEMAND_LEVELS", "ENV_ID", "OBSERVATIONS", "REWARDS", "EnvConfig", "EnvConfigError",
-    "EpisodeTotals", "ObservationFunction", "PhaseActionCodec", "StepInfo", "StepMetrics",
-    "TrafficSignalEnv",
+    "EpisodeTotals", "ObservationFunction", "PhaseActionCodec", "SignalParallelEnv", "StepInfo",
+    "StepMetrics", "TrafficSignalEnv", "parallel_env",
 ]
