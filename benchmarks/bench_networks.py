@@ -8,6 +8,8 @@ Figures per network:
   step of all signals together, before observations and rewards;
 - `signal decisions/s`: that times the number of signals (what a per-signal multi-agent env
   can reach at most; the agent side measures its own figure with observations and policies);
+- `(per CPU s)`: the same per second of this process's CPU time (less sensitive to other
+  load on the machine);
 - `sim s/s`: simulated seconds per wall second;
 - `joint env steps/s`: `TrafficSignalEnv.step` with random joint actions, only where the
   joint action space (product of phase counts) is at most 4,096.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -49,11 +52,11 @@ def bench_sim(scn: Scenario, seconds: float) -> dict:
     sim = Simulator(scn)
     n_phases = [s.n_phases for s in sim.net.signals]
     sim.advance(DECISION_S)  # compile / warm
-    best = 0.0
-    substeps = 0
+    best = best_cpu = 0.0
+    substeps = 0.0
     for _ in range(3):
         sim.reset()
-        k, start = 0, time.perf_counter()
+        k, start, cpu = 0, time.perf_counter(), time.process_time()
         steps = 0
         while time.perf_counter() - start < seconds / 3:
             phases = [(k // 2 + 1) % n for n in n_phases]
@@ -62,11 +65,13 @@ def bench_sim(scn: Scenario, seconds: float) -> dict:
             if sim.t >= scn.duration_s:
                 sim.reset()
         rate = k / (time.perf_counter() - start)
+        best_cpu = max(best_cpu, k / max(time.process_time() - cpu, 1e-9))
         if rate > best:
             best, substeps = rate, steps / k
     return {"signals": len(n_phases), "cells": sim.net.n_cells, "dt_cfl_s": sim.net.dt_cfl,
             "substeps_per_decision": substeps, "decisions_per_s": best,
-            "signal_decisions_per_s": best * len(n_phases), "sim_s_per_s": best * DECISION_S}
+            "decisions_per_cpu_s": best_cpu, "signal_decisions_per_s": best * len(n_phases),
+            "sim_s_per_s": best * DECISION_S}
 
 
 def bench_joint_env(name: str, scn: Scenario, seconds: float) -> float | None:
@@ -96,8 +101,9 @@ def main() -> None:
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args()
     rows = {}
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; one process")
     print(f"{'network':<14}{'signals':>8}{'cells':>7}{'substeps':>9}{'decisions/s':>13}"
-          f"{'signal dec/s':>14}{'sim s/s':>10}{'joint env/s':>13}")
+          f"{'(per CPU s)':>12}{'signal dec/s':>14}{'sim s/s':>10}{'joint env/s':>13}")
     for name in args.networks:
         scn = scenario(name)
         row = bench_sim(scn, args.seconds)
@@ -106,6 +112,7 @@ def main() -> None:
         joint = row["joint_env_steps_per_s"]
         print(f"{name:<14}{row['signals']:>8}{row['cells']:>7}"
               f"{row['substeps_per_decision']:>9.1f}{row['decisions_per_s']:>13,.0f}"
+              f"{row['decisions_per_cpu_s']:>12,.0f}"
               f"{row['signal_decisions_per_s']:>14,.0f}{row['sim_s_per_s']:>10,.0f}"
               f"{'n/a' if joint is None else f'{joint:,.0f}':>13}")
     if args.json:

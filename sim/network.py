@@ -151,6 +151,18 @@ class Network:
         except ValueError:
             raise KeyError(f"unknown link {link_id!r}") from None
 
+    def signal_neighbours(self) -> tuple[tuple[int, ...], ...]:
+        """For every signal, the signals one link away (upstream or downstream), sorted: the
+        neighbour lists of multi-agent observations and coordination (RESCO, MPLight)."""
+        link_from = {k: self.scenario.links[k].from_node for k in range(self.n_links)}
+        link_to = {k: self.scenario.links[k].to_node for k in range(self.n_links)}
+        at = {s.node: g for g, s in enumerate(self.signals)}
+        out = []
+        for s in self.signals:
+            ends = {link_from[k] for k in s.incoming} | {link_to[k] for k in s.outgoing}
+            out.append(tuple(sorted(at[n] for n in ends if n in at and n != s.node)))
+        return tuple(out)
+
     def cell_centres(self, link: int) -> np.ndarray:
         """Distances of the link's cell centres from its upstream end, m."""
         return (np.arange(self.link_n[link]) + 0.5) * self.link_dx[link]

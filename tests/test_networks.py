@@ -266,3 +266,27 @@ def test_joint_env_runs_small_generated_networks_and_refuses_large_ones() -> Non
     with pytest.raises(EnvConfigError, match="joint action space of its 16 signals") as err:
         TrafficSignalEnv(scenario="grid4x4")
     assert "\n" not in str(err.value)
+
+
+def test_signal_neighbours_follow_the_grid() -> None:
+    net = compile_network(load_scenario("grid:3x3"))
+    index = {s.node: g for g, s in enumerate(net.signals)}
+    neighbours = net.signal_neighbours()
+    for s in net.signals:
+        col, row = ord(s.node[0]) - ord("A"), int(s.node[1:])
+        expected = sorted(index[f"{chr(ord('A') + c)}{r}"]
+                          for c, r in ((col - 1, row), (col + 1, row), (col, row - 1),
+                                       (col, row + 1)) if 0 <= c < 3 and 0 <= r < 3)
+        assert list(neighbours[index[s.node]]) == expected
+    assert len(neighbours[index["B1"]]) == 4 and len(neighbours[index["A0"]]) == 2
+
+
+@pytest.mark.parametrize("name", [*sorted(BUILTIN_NETWORKS), "grid:8x8?lanes=1",
+                                  "arterial:6?phases=2"])
+def test_generated_networks_run_a_whole_episode(name: str) -> None:
+    sim = Simulator(name)
+    for k in range(int(sim.net.scenario.duration_s // 15)):
+        sim.advance(15.0, [(k // 2 + 1) % s.n_phases for s in sim.net.signals])
+    assert np.isfinite(sim.rho).all() and sim.rho.min() >= 0.0
+    assert np.isfinite(sim.src_queue).all()
+    assert sim.acc_out[:, sim.net.sink_link].sum() > 0

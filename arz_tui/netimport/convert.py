@@ -3,6 +3,7 @@ every simplification made on the way (docs/networks.md, "SUMO import")."""
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -170,10 +171,10 @@ def _turn_ratios(moves: list[_Move], demand: Demand | None,
     by_from: dict[str, list[_Move]] = defaultdict(list)
     for m in moves:
         by_from[m.from_edge].append(m)
-    counts: Counter = Counter()
+    counts: defaultdict[tuple[str, str], float] = defaultdict(float)
     if demand is not None:
         for t in demand.travels:
-            for a, b in zip(t.edges, t.edges[1:], strict=False):
+            for a, b in itertools.pairwise(t.edges):
                 counts[(a, b)] += t.vehicles
     ratios: dict[str, float] = {}
     from_routes = 0

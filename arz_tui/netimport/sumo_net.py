@@ -183,7 +183,7 @@ def read_net(path: Path) -> SumoNet:
             raise NetImportError(f"<tlLogic id={tls.getID()!r}>: program {pid!r} has no phases")
         lights[tls.getID()] = TrafficLight(tls.getID(), pid, kind, phases)
 
-    nodes = {n.getID(): tuple(float(v) for v in n.getCoord()[:2]) for n in net.getNodes()}
+    nodes = {n.getID(): (float(n.getCoord()[0]), float(n.getCoord()[1])) for n in net.getNodes()}
     types = {n.getID(): n.getType() for n in net.getNodes()}
     return SumoNet(path=path, nodes=nodes, node_types=types, edges=edges,
                    connections=connections, lights=lights, dropped=dropped)
