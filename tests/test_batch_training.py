@@ -217,6 +217,10 @@ def test_resume_with_another_n_envs_is_one_line(tmp_path, capsys):
     assert batch_main([*base, "--n-envs", "4", "--timesteps", "192", "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "trained with 8" in err and "--n-envs 8" in err, err
+    # Without --n-envs a resume keeps the run's count (sanity mode alone would give 1).
+    assert batch_main([*base, "--timesteps", "192", "--resume"]) == 0
+    assert read_json(RunLayout(tmp_path / "r" / "r8").config)["training"]["n_envs"] == 8
+    assert DQN.load(RunLayout(tmp_path / "r" / "r8").final_model).num_timesteps == 192
 
 
 # ---------------------------------------------------------------------- the GPU configuration

@@ -126,6 +126,11 @@ class RLTrainer:
         incompatible resume, unavailable device) and SanityCheckError when a check fails; in
         both cases before any training and without touching an existing run's files."""
         self.device = resolve_device(self.config.device)
+        if self.config.resume_training and self.config.n_envs is None:
+            # A resume keeps the run's environment count unless one is given.
+            saved = self._saved_n_envs()
+            if saved is not None:
+                self.config = self.config.model_copy(update={"n_envs": saved})
         self.config = cfg = self.config.resolved(self.device)
         check_n_envs(self.env_config, cfg)
         # Claimed first (one atomic step with the name check), before anything slow.
@@ -232,6 +237,15 @@ class RLTrainer:
         if self._claim.stale_pid:
             self._notes.append(f"took over from process {self._claim.stale_pid}, which had "
                                "died without releasing the run")
+
+    def _saved_n_envs(self) -> int | None:
+        """The n_envs of the run being resumed (1 for runs from before batching), None when
+        its config cannot be read (the resume reports that itself)."""
+        try:
+            saved = read_config(self.layout.root)
+        except Unreadable:
+            return None
+        return saved.training.n_envs or 1
 
     def _plan_resume(self) -> None:
         cfg = self.config
