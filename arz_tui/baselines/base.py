@@ -72,9 +72,13 @@ class Controller(ABC):
     def choose_phases(self, observation: Any, env: TrafficSignalEnv) -> Sequence[int]:
         """The phase each signal should show over the next decision interval."""
 
-    def act(self, observation: Any, env: TrafficSignalEnv) -> int:
-        """The env action: `choose_phases`, guarded, encoded with `env.codec`."""
-        return env.codec.encode(self.guard(env, self.choose_phases(observation, env)))
+    def act(self, observation: Any, env: TrafficSignalEnv) -> Any:
+        """The env action: `choose_phases`, guarded, encoded with `env.codec` (the phases
+        themselves for an env taking one phase per signal, `joint_action=False`)."""
+        phases = self.guard(env, self.choose_phases(observation, env))
+        if env.codec is None:
+            return np.array(phases, dtype=np.int64)
+        return env.codec.encode(phases)
 
     def guard(self, env: TrafficSignalEnv, phases: Sequence[int]) -> list[int]:
         """`phases` with every change the simulator would refuse replaced by the shown phase."""
