@@ -6,6 +6,8 @@ Webster, actuated, max-pressure, SOTL; one phase per signal) on the same seeded 
 episodes, and prints a Markdown table: mean delay, mean queue and throughput as mean +- std
 over the training seeds (baselines: over the episodes).
 
+A run folder that already holds a final model is scored again, not retrained.
+
 Run (README table, grid4x4 at heavy demand):
     .venv/bin/python benchmarks/per_signal_table.py --scenario grid4x4 --modes quick \
         --seeds 0 1 2 [--modes quick production]
@@ -24,6 +26,7 @@ import numpy as np
 
 from arz_tui.baselines import CONTROLLERS, make_controller
 from arz_tui.env import EnvConfig
+from arz_tui.runstore import RunLayout
 from arz_tui.training import TrainingConfig, train_model
 from arz_tui.training.env_builder import EnvConfigBuilder
 from arz_tui.training.evaluation import run_episodes
@@ -46,9 +49,17 @@ def train_and_score(env_config: EnvConfig, mode: str, seed: int, results_dir: Pa
     name = f"{Path(env_config.scenario).stem}_{mode}_s{seed}"
     cfg = TrainingConfig.build(experiment_name=name, mode=mode, seed=seed,
                                control="per-signal", results_dir=results_dir)
+    final = RunLayout(cfg.run_dir).final_model
     start = time.perf_counter()
-    model = train_model(env_config, cfg)
-    wall = time.perf_counter() - start
+    if final.is_file():
+        # Trained by an earlier invocation: score it again (e.g. after a baseline changed).
+        from stable_baselines3 import DQN
+
+        model = DQN.load(final, device="cpu")
+        wall = float("nan")
+    else:
+        model = train_model(env_config, cfg)
+        wall = time.perf_counter() - start
     results, _ = run_signal_policy_episodes(env_config, model, seeds)
     return score(results, env_config.episode_s), wall
 

@@ -27,7 +27,7 @@ def test_joint_env_still_passes_the_sb3_checker():
 
 
 def _run(env, steps, seed=0, rule=None):
-    obs, infos = env.reset(seed=seed)
+    env.reset(seed=seed)
     rng = np.random.default_rng(seed)
     out = None
     for _ in range(steps):

@@ -96,6 +96,40 @@ class Controller(ABC):
         return f"{type(self).__name__}()"
 
 
+# ---------------------------------------------------------------------- signal programs
+def program_phases(info: Any) -> list[int]:
+    """The phases a pre-timed cycle of this signal runs, in index order: every phase, except
+    that a phase whose movements other cycle phases already serve is left out (junctions
+    modelled on RESCO's offer eight phases, through and left per axis and each approach
+    alone; a cycle needs the four that cover every movement, as the usual NEMA-style plan
+    does). Chosen greedily: the phase serving most movements not yet served first (lowest
+    index on ties); phases without movements (all-red, pedestrian) are always kept."""
+    movements = [set(m) for m in info.phase_movements]
+    chosen = {p for p, m in enumerate(movements) if not m}
+    left = set().union(*movements) if movements else set()
+    while left:
+        best = max(range(len(movements)), key=lambda p: (len(movements[p] & left), -p))
+        chosen.add(best)
+        left -= movements[best]
+    return sorted(chosen)
+
+
+def program_durations(env: TrafficSignalEnv) -> list[list[float] | None]:
+    """Per signal, the slot (green + the yellow/all-red that starts it) of every phase in the
+    network's own fixed-time program (`duration_s` of its phases, e.g. from a SUMO tlLogic;
+    phases without one are not in the program), or None when the signal has no program."""
+    specs = {s.node: s for s in env.config.scenario_spec.signals}
+    out: list[list[float] | None] = []
+    for info in env.sim.net.signals:
+        spec = specs.get(info.node)
+        greens = [ph.duration_s for ph in spec.phases] if spec is not None else []
+        if len(greens) != info.n_phases or all(d is None for d in greens):
+            out.append(None)
+            continue
+        out.append([0.0 if d is None else float(d) + info.yellow_s for d in greens])
+    return out
+
+
 # ---------------------------------------------------------------------- model quantities
 def saturation_flow(net: Network, link: int, shares: Sequence[float] | np.ndarray,
                     grid: int = 4001) -> tuple[float, float]:
