@@ -45,10 +45,12 @@ def score(results: list[dict[str, float]], episode_s: float) -> dict[str, float]
 
 
 def train_and_score(env_config: EnvConfig, mode: str, seed: int, results_dir: Path,
-                    seeds: list[int]) -> tuple[dict[str, float], float]:
+                    seeds: list[int], max_hours: float | None = None
+                    ) -> tuple[dict[str, float], float]:
     name = f"{Path(env_config.scenario).stem}_{mode}_s{seed}"
     cfg = TrainingConfig.build(experiment_name=name, mode=mode, seed=seed,
-                               control="per-signal", results_dir=results_dir)
+                               control="per-signal", results_dir=results_dir,
+                               max_hours=max_hours)
     final = RunLayout(cfg.run_dir).final_model
     start = time.perf_counter()
     if final.is_file():
@@ -79,6 +81,8 @@ def main() -> None:
     p.add_argument("--episodes", type=int, default=5, help="evaluation episodes")
     p.add_argument("--results-dir", type=Path, default=Path("results/per_signal_table"))
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--max-hours", type=float, default=None, help="wall-clock budget per "
+                   "training run (a run stopped by it is scored at its last step)")
     args = p.parse_args()
     env_config = EnvConfigBuilder.for_training(args.scenario, demand_level=args.demand)
     seeds = [EVAL_SEED + i for i in range(args.episodes)]
@@ -95,7 +99,8 @@ def main() -> None:
         rows[label] = {}
         for seed in args.seeds:
             cpu = time.process_time()
-            s, wall = train_and_score(env_config, mode, seed, args.results_dir, seeds)
+            s, wall = train_and_score(env_config, mode, seed, args.results_dir, seeds,
+                                      args.max_hours)
             notes.append(f"{label} seed {seed}: trained in {wall:.0f} s wall, "
                          f"{time.process_time() - cpu:.0f} s CPU")
             print(notes[-1], s, flush=True)

@@ -23,7 +23,7 @@ def _geometry(scenario: str = "grid4x4") -> tuple[TrafficSignalEnv, MapGeometry]
 
 
 def test_links_follow_node_coordinates():
-    _, geo = _geometry()
+    env, geo = _geometry()
     assert len(geo.link_ends) == env.sim.net.n_links and len(geo.signal_nodes) == 16
     bits, value, signals = rasterise(geo, None, 60, 20)
     assert len(set(signals)) == 16  # every junction its own cell
