@@ -12,7 +12,13 @@ Figures per network:
   load on the machine);
 - `sim s/s`: simulated seconds per wall second;
 - `joint env steps/s`: `TrafficSignalEnv.step` with random joint actions, only where the
-  joint action space (product of phase counts) is at most 4,096.
+  joint action space (product of phase counts) is at most 4,096;
+- `PZ dec/s` (and per CPU s): the per-signal PettingZoo env (`arz_tui.env.parallel_env`),
+  decisions of all agents per second: `step(dict of random actions)` calls x agents, with
+  local observations, local rewards and network metrics (comparable with LightSim's
+  PettingZoo grid 4x4: 214 decisions/s, measured by the issue's author at 5 s decisions);
+- `vec dec/s`: the same through the per-signal VecEnv that training uses (one replica,
+  array actions, SB3's step).
 
 Run: `.venv/bin/python benchmarks/bench_networks.py [--seconds 2] [--json out.json]`.
 One process, one core (the kernels are single-threaded); say what else ran on the machine.
@@ -79,9 +85,7 @@ def bench_joint_env(name: str, scn: Scenario, seconds: float) -> float | None:
         return None
     from arz_tui.env import TrafficSignalEnv
 
-    env_name = str(SUMO_DATA / f"{name.removeprefix('sumo:')}.net.xml") \
-        if name.startswith("sumo:") else name
-    env = TrafficSignalEnv(scenario=env_name, decision_interval_s=DECISION_S)
+    env = TrafficSignalEnv(scenario=env_name(name), decision_interval_s=DECISION_S)
     env.reset(seed=0)
     rng = np.random.default_rng(0)
     env.step(int(rng.integers(env.action_space.n)))
@@ -94,6 +98,59 @@ def bench_joint_env(name: str, scn: Scenario, seconds: float) -> float | None:
     return k / (time.perf_counter() - start)
 
 
+def env_name(name: str) -> str:
+    return str(SUMO_DATA / f"{name.removeprefix('sumo:')}.net.xml") \
+        if name.startswith("sumo:") else name
+
+
+def _timed(step, reset, seconds: float) -> tuple[float, float]:
+    """(calls per wall second, per CPU second) of `step`, best of three; `reset` is called
+    when `step` returns True (an episode ended)."""
+    best = best_cpu = 0.0
+    for _ in range(3):
+        k, start, cpu = 0, time.perf_counter(), time.process_time()
+        while time.perf_counter() - start < seconds / 3:
+            if step():
+                reset()
+            k += 1
+        best = max(best, k / (time.perf_counter() - start))
+        best_cpu = max(best_cpu, k / max(time.process_time() - cpu, 1e-9))
+    return best, best_cpu
+
+
+def bench_agents(name: str, seconds: float) -> dict:
+    """Decisions of all agents per second through the per-signal envs."""
+    from arz_tui.env import parallel_env
+    from arz_tui.env.signal_vec_env import SignalVecEnv
+
+    env = parallel_env(scenario=env_name(name), decision_interval_s=DECISION_S)
+    rng = np.random.default_rng(0)
+    agents = list(env.possible_agents)
+    n_actions = np.array([env.action_space(a).n for a in agents])
+    env.reset(seed=0)
+
+    def pz_step() -> bool:
+        draws = rng.integers(1 << 30, size=len(agents)) % n_actions
+        env.step({a: int(x) for a, x in zip(agents, draws, strict=True)})
+        return not env.agents
+
+    pz_step()
+    pz, pz_cpu = _timed(pz_step, lambda: env.reset(), seconds)
+    vec = SignalVecEnv(scenario=env_name(name), n_replicas=1, decision_interval_s=DECISION_S)
+    vec.reset(seed=0)
+    n = int(vec.action_space.n)
+
+    def vec_step() -> bool:
+        vec.step(rng.integers(n, size=vec.num_envs))  # resets itself
+        return False
+
+    vec_step()
+    vs, vs_cpu = _timed(vec_step, lambda: None, seconds)
+    g = len(agents)
+    return {"agents": g, "pz_decisions_per_s": pz * g, "pz_decisions_per_cpu_s": pz_cpu * g,
+            "vec_decisions_per_s": vs * g, "vec_decisions_per_cpu_s": vs_cpu * g}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=2.0, help="timing budget per figure")
@@ -103,18 +160,23 @@ def main() -> None:
     rows = {}
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; one process")
     print(f"{'network':<14}{'signals':>8}{'cells':>7}{'substeps':>9}{'decisions/s':>13}"
-          f"{'(per CPU s)':>12}{'signal dec/s':>14}{'sim s/s':>10}{'joint env/s':>13}")
+          f"{'(per CPU s)':>12}{'signal dec/s':>14}{'sim s/s':>10}{'joint env/s':>13}"
+          f"{'PZ dec/s':>10}{'(CPU s)':>9}{'vec dec/s':>10}{'(CPU s)':>9}")
     for name in args.networks:
         scn = scenario(name)
         row = bench_sim(scn, args.seconds)
         row["joint_env_steps_per_s"] = bench_joint_env(name, scn, args.seconds)
+        row.update(bench_agents(name, args.seconds))
         rows[name] = row
         joint = row["joint_env_steps_per_s"]
         print(f"{name:<14}{row['signals']:>8}{row['cells']:>7}"
               f"{row['substeps_per_decision']:>9.1f}{row['decisions_per_s']:>13,.0f}"
               f"{row['decisions_per_cpu_s']:>12,.0f}"
               f"{row['signal_decisions_per_s']:>14,.0f}{row['sim_s_per_s']:>10,.0f}"
-              f"{'n/a' if joint is None else f'{joint:,.0f}':>13}")
+              f"{'n/a' if joint is None else f'{joint:,.0f}':>13}"
+              f"{row['pz_decisions_per_s']:>10,.0f}{row['pz_decisions_per_cpu_s']:>9,.0f}"
+              f"{row['vec_decisions_per_s']:>10,.0f}{row['vec_decisions_per_cpu_s']:>9,.0f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
 

@@ -88,6 +88,10 @@ def replicate_network(net: Network, n: int) -> Network:
         phase_mov_ptr=_pointers(net.phase_mov_ptr, n, len(net.phase_mov)),
         phase_mov=_copies(net.phase_mov, n, n_mov),
         sig_f=np.tile(net.sig_f, n),
+        # Gap acceptance (permitted lefts): each copy's movements yield within the copy.
+        yield_ptr=_pointers(net.yield_ptr, n, len(net.yield_mov)),
+        yield_mov=_copies(net.yield_mov, n, n_mov),
+        mov_gap=np.tile(net.mov_gap, n),
     )
 
 
@@ -177,6 +181,9 @@ class BatchSimulator(Simulator):
         self._schedules: dict[tuple, np.ndarray] = {}
         self._harmless: dict[tuple, bool] = {}
         super().__init__(replicate_network(base, n))
+        # The network's step (a lone simulator shortens it only in set_state, which replicas
+        # do not offer).
+        self.dt_cfl = self.net.dt_cfl
         self.replicas = [ReplicaSimulator(self, r) for r in range(n)]
 
     # ------------------------------------------------------------------ per replica

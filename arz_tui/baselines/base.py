@@ -72,9 +72,13 @@ class Controller(ABC):
     def choose_phases(self, observation: Any, env: TrafficSignalEnv) -> Sequence[int]:
         """The phase each signal should show over the next decision interval."""
 
-    def act(self, observation: Any, env: TrafficSignalEnv) -> int:
-        """The env action: `choose_phases`, guarded, encoded with `env.codec`."""
-        return env.codec.encode(self.guard(env, self.choose_phases(observation, env)))
+    def act(self, observation: Any, env: TrafficSignalEnv) -> Any:
+        """The env action: `choose_phases`, guarded, encoded with `env.codec` (the phases
+        themselves for an env taking one phase per signal, `joint_action=False`)."""
+        phases = self.guard(env, self.choose_phases(observation, env))
+        if env.codec is None:
+            return np.array(phases, dtype=np.int64)
+        return env.codec.encode(phases)
 
     def guard(self, env: TrafficSignalEnv, phases: Sequence[int]) -> list[int]:
         """`phases` with every change the simulator would refuse replaced by the shown phase."""
@@ -90,6 +94,40 @@ class Controller(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+# ---------------------------------------------------------------------- signal programs
+def program_phases(info: Any) -> list[int]:
+    """The phases a pre-timed cycle of this signal runs, in index order: every phase, except
+    that a phase whose movements other cycle phases already serve is left out (junctions
+    modelled on RESCO's offer eight phases, through and left per axis and each approach
+    alone; a cycle needs the four that cover every movement, as the usual NEMA-style plan
+    does). Chosen greedily: the phase serving most movements not yet served first (lowest
+    index on ties); phases without movements (all-red, pedestrian) are always kept."""
+    movements = [set(m) for m in info.phase_movements]
+    chosen = {p for p, m in enumerate(movements) if not m}
+    left = set().union(*movements) if movements else set()
+    while left:
+        best = max(range(len(movements)), key=lambda p: (len(movements[p] & left), -p))
+        chosen.add(best)
+        left -= movements[best]
+    return sorted(chosen)
+
+
+def program_durations(env: TrafficSignalEnv) -> list[list[float] | None]:
+    """Per signal, the slot (green + the yellow/all-red that starts it) of every phase in the
+    network's own fixed-time program (`duration_s` of its phases, e.g. from a SUMO tlLogic;
+    phases without one are not in the program), or None when the signal has no program."""
+    specs = {s.node: s for s in env.config.scenario_spec.signals}
+    out: list[list[float] | None] = []
+    for info in env.sim.net.signals:
+        spec = specs.get(info.node)
+        greens = [ph.duration_s for ph in spec.phases] if spec is not None else []
+        if len(greens) != info.n_phases or all(d is None for d in greens):
+            out.append(None)
+            continue
+        out.append([0.0 if d is None else float(d) + info.yellow_s for d in greens])
+    return out
 
 
 # ---------------------------------------------------------------------- model quantities

@@ -8,7 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from arz_tui.baselines.base import Controller, rounded_slots
+from arz_tui.baselines.base import (
+    Controller,
+    program_durations,
+    program_phases,
+    rounded_slots,
+)
 
 if TYPE_CHECKING:
     from arz_tui.env.traffic_env import TrafficSignalEnv
@@ -34,7 +39,10 @@ class FixedTime(Controller):
             (default 60 s). It includes the yellow/all-red of every phase change.
         splits: per signal, the share of the cycle of each phase (non-negative, normalised
             to sum 1; a zero share skips that phase, so ``[1, 0]`` holds phase 0 forever).
-            None (default) or a None entry: equal split.
+            None (default) or a None entry: the network's own program when the signal has
+            one (`duration_s` of its phases; its cycle replaces cycle_s), else an equal split
+            of cycle_s between the phases of `program_phases` (all of them, except phases
+            whose movements the others already serve).
         offsets_s: start of each signal's cycle in seconds (default 0: all signals start
             their first phase together at t = 0).
 
@@ -69,13 +77,20 @@ class FixedTime(Controller):
         n = len(signals)
         cycles = _per_signal(self.cycle_s, n, "cycle_s")
         splits = [None] * n if self.splits is None else _per_signal(self.splits, n, "splits")
+        programs = program_durations(env)
         out = []
         for g, info in enumerate(signals):
             cycle = float(cycles[g])
             if not (math.isfinite(cycle) and cycle > 0):
                 raise ValueError(f"cycle_s must be > 0, got {cycle}")
-            share = np.ones(info.n_phases) if splits[g] is None else np.asarray(
-                splits[g], dtype=np.float64)
+            if splits[g] is None and programs[g] is not None:
+                out.append(list(programs[g]))
+                continue
+            if splits[g] is None:
+                share = np.zeros(info.n_phases)
+                share[program_phases(info)] = 1.0
+            else:
+                share = np.asarray(splits[g], dtype=np.float64)
             if share.shape != (info.n_phases,) or np.any(share < 0) or share.sum() <= 0:
                 raise ValueError(f"splits of signal {info.node!r}: need {info.n_phases} "
                                  f"non-negative shares with a positive sum, got {splits[g]}")

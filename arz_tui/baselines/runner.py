@@ -63,7 +63,7 @@ def run_episode(env: TrafficSignalEnv, controller: Controller, seed: int | None 
         action = controller.act(obs, env)
         if before_step is not None:
             before_step(env, action)
-        wanted = env.codec.decode(action)
+        wanted = np.asarray(action) if env.codec is None else env.codec.decode(action)
         shown = sim.signal_phase()
         accepted = ((wanted != shown) & ~sim.signal_changing()
                     & (sim.signal_green_time() + 1e-9 >= min_green))

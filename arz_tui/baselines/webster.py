@@ -9,7 +9,12 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from arz_tui.baselines.base import design_link_flows, rounded_slots, saturation_flow
+from arz_tui.baselines.base import (
+    design_link_flows,
+    program_phases,
+    rounded_slots,
+    saturation_flow,
+)
 from arz_tui.baselines.fixed_time import FixedTime
 
 if TYPE_CHECKING:
@@ -163,7 +168,11 @@ class Webster(FixedTime):
         ratios, centres = self.flow_ratios(env)
         bin_s = env.sim.demand_bin
         plans = []
-        for info, y in zip(net.signals, ratios, strict=True):
+        # Webster's cycle runs the phases that serve every movement once (`program_phases`):
+        # counting overlapping phases twice would double the critical flow ratios.
+        programs = [program_phases(info) for info in net.signals]
+        for info, y_all, program in zip(net.signals, ratios, programs, strict=True):
+            y = y_all[program]
             if self.flows == "mean":
                 y_design, t_design = y.mean(axis=1), float(centres.mean())
             else:
@@ -188,7 +197,14 @@ class Webster(FixedTime):
             cycle = self.grid_cycle(env, [plans[g] for g in group])
             for g in group:
                 realised[g] = _with_cycle(plans[g], cycle)
-        return [list(p.phase_s) for p in realised if p is not None]
+        out = []
+        for info, plan, program in zip(net.signals, realised, programs, strict=True):
+            assert plan is not None
+            slots = [0.0] * info.n_phases
+            for p, seconds in zip(program, plan.phase_s, strict=True):
+                slots[p] = seconds
+            out.append(slots)
+        return out
 
     def grid_cycle(self, env: TrafficSignalEnv, plans: list[WebsterPlan]) -> float:
         """The cycle (whole decision intervals) that realises `plans` (one shared cycle) best.
@@ -216,7 +232,7 @@ class Webster(FixedTime):
                 need = math.ceil((info.min_green_s + info.yellow_s) / interval - 1e-9)
                 stretched = _with_cycle(plan, n * interval)
                 slots = rounded_slots(stretched.phase_s, interval,
-                                      [max(1, need)] * info.n_phases)
+                                      [max(1, need)] * len(stretched.phase_s))
                 lost = plan.lost_s / len(slots)
                 green = np.maximum(np.array(slots) * interval - lost, 0.0)
                 target = np.asarray(stretched.effective_green_s)

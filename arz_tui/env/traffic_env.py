@@ -68,9 +68,12 @@ class TrafficSignalEnv(gym.Env):
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, config: EnvConfig | None = None, render_mode: str | None = None,
-                 simulator: Simulator | None = None, **overrides: Any) -> None:
+                 simulator: Simulator | None = None, joint_action: bool = True,
+                 **overrides: Any) -> None:
         """`simulator` (default: a new one of the config's scenario) is where the env's
-        traffic lives; the batched vec env passes one replica of its batch."""
+        traffic lives; the batched vec env passes one replica of its batch.
+        `joint_action=False` takes one phase per signal (`MultiDiscrete`, -1 keeps) instead
+        of the joint index, for networks of any size (the per-signal envs build on it)."""
         if config is None:
             config = EnvConfig.build(**overrides)
         elif overrides:
@@ -82,14 +85,18 @@ class TrafficSignalEnv(gym.Env):
         self.sim = Simulator(config.scenario_spec) if simulator is None else simulator
         net = self.sim.net
         joint = math.prod(s.n_phases for s in net.signals)
-        if joint > MAX_JOINT_ACTIONS:
+        self.codec: PhaseActionCodec | None = None
+        if not joint_action:
+            self.action_space = spaces.MultiDiscrete([s.n_phases for s in net.signals])
+        elif joint > MAX_JOINT_ACTIONS:
             raise EnvConfigError(
                 f"env config: scenario {config.scenario!r}: the joint action space of its "
                 f"{len(net.signals)} signals has {joint:.3g} actions (at most "
                 f"{MAX_JOINT_ACTIONS:,} for the joint env); control it per signal, or choose "
                 "fewer signals or phases (e.g. grid:2x2?phases=2)")
-        self.codec = PhaseActionCodec([s.n_phases for s in net.signals])
-        self.action_space = spaces.Discrete(self.codec.n)
+        else:
+            self.codec = PhaseActionCodec([s.n_phases for s in net.signals])
+            self.action_space = spaces.Discrete(self.codec.n)
 
         n, n_links = net.n_cells, net.n_links
         self.speed = np.zeros((net.cell_jam.shape[0], n))
@@ -158,7 +165,9 @@ class TrafficSignalEnv(gym.Env):
         return self.observe(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, StepInfo]:
-        self.sim.advance(self.interval, self.codec.decode(action))
+        phases = (np.asarray(action, dtype=np.int64) if self.codec is None
+                  else self.codec.decode(action))
+        self.sim.advance(self.interval, phases)
         return self.finish_step()
 
     def finish_step(self) -> tuple[np.ndarray, float, bool, bool, StepInfo]:

@@ -145,7 +145,8 @@ REPLICA_OVERHEAD_BYTES = 256 * 1024
 
 def replica_bytes(config: EnvConfig) -> int:
     """Memory one replica takes: the arrays of a lone env and its simulator, plus objects."""
-    env = TrafficSignalEnv(config)
+    # One phase per signal: the memory is the same and any network size can be measured.
+    env = TrafficSignalEnv(config, joint_action=False)
     owners = [env, env.sim, env.sim.arrays, env.observe]
     arrays = {id(v): v for obj in owners for v in vars(obj).values()
               if isinstance(v, np.ndarray) and v.base is None}

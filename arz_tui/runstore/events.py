@@ -78,6 +78,8 @@ class RunStarted(Payload):
     device: str | None = None
     total_timesteps: int = 0
     n_envs: int = 1
+    control: str = "joint"
+    """joint, or per-signal (one shared agent per signal)."""
     resumed_from: int | None = None
     pid: int = 0
     host: str = ""

@@ -17,6 +17,9 @@ from arz_tui.errors import ArzError
 from sim.scenario import validation_message
 
 Mode = Literal["sanity", "quick", "production", "kaggle"]
+Control = Literal["auto", "joint", "per-signal"]
+PER_SIGNAL_ABOVE = 3
+"""`control="auto"` controls networks with more signals than this per signal."""
 Device = Literal["cpu", "cuda", "auto"]
 MAX_HIDDEN_WEIGHTS = 20_000_000
 """Weights between hidden layers (the Q-network and its target: ~160 MB of float32)."""
@@ -198,6 +201,14 @@ class TrainingConfig(_Model):
         "(replicas of the scenario in one batched simulator; the DQN settings keep their "
         "per-transition meaning). Default: the mode's, 8 on a CPU (1 in sanity mode), 200 on "
         "a GPU, lowered to a divisor of total_timesteps.")
+    control: Control = Field(
+        default="auto", description="joint: one agent chooses every signal's phase (one "
+        "Discrete action over all combinations); per-signal: one agent per signal, all "
+        "sharing one DQN (each signal's transition is a step, so the step counts a mode fills "
+        "in are multiplied by the signals); auto: per-signal above 3 signals.")
+    preset_filled: frozenset[str] = Field(default_factory=frozenset, exclude=True, repr=False,
+                                          description="Step counts the mode filled in (not "
+                                          "given): per-signal control scales these.")
 
     @model_validator(mode="before")
     @classmethod
@@ -208,6 +219,16 @@ class TrainingConfig(_Model):
         if preset is None:
             return data  # the Literal check reports the bad mode
         out = dict(data)
+        filled = set()
+        if "total_timesteps" not in out:
+            filled.add("total_timesteps")
+        ckpt = out.get("checkpoint_strategy")
+        if ckpt is None or (isinstance(ckpt, dict) and "save_freq" not in ckpt):
+            filled.add("save_freq")
+        ev = out.get("evaluation_strategy")
+        if ev is None or (isinstance(ev, dict) and "eval_freq" not in ev):
+            filled.add("eval_freq")
+        out.setdefault("preset_filled", frozenset(filled))
         out.setdefault("total_timesteps", preset.total_timesteps)
         out.setdefault("device", preset.device)
         if "max_hours" not in out:
@@ -238,20 +259,45 @@ class TrainingConfig(_Model):
                              "letter or digit")
         return name
 
-    def resolved(self, device: str) -> TrainingConfig:
-        """This config with its device-dependent defaults filled in for `device` ('cpu' or
-        'cuda'): n_envs, and on a GPU the larger minibatch unless batch_size was given."""
+    def resolved(self, device: str, n_signals: int = 1) -> TrainingConfig:
+        """This config with its device- and network-dependent defaults filled in for
+        `device` ('cpu' or 'cuda') and a network of `n_signals` signals: the control
+        (`auto` resolved), under per-signal control the step counts the mode filled in
+        multiplied by the signals (a per-signal run makes as many network decisions as a
+        joint one), n_envs (replicas of the network), and on a GPU the larger minibatch
+        unless batch_size was given."""
         preset = MODE_PRESETS[self.mode]
         update: dict[str, Any] = {}
+        control = self.control
+        if control == "auto":
+            control = "per-signal" if n_signals > PER_SIGNAL_ABOVE else "joint"
+            update["control"] = control
+        slots = max(n_signals, 1) if control == "per-signal" else 1
+        total = self.total_timesteps
+        if slots > 1:
+            if "total_timesteps" in self.preset_filled:
+                total = update["total_timesteps"] = total * slots
+            if "save_freq" in self.preset_filled:
+                update["checkpoint_strategy"] = self.checkpoint_strategy.model_copy(
+                    update={"save_freq": self.checkpoint_strategy.save_freq * slots})
+            if "eval_freq" in self.preset_filled:
+                update["evaluation_strategy"] = self.evaluation_strategy.model_copy(
+                    update={"eval_freq": self.evaluation_strategy.eval_freq * slots})
+        update["preset_filled"] = frozenset()
         if self.n_envs is None:
             wanted = preset.gpu_n_envs if device == "cuda" else preset.n_envs
-            # The largest count up to the preset's that divides the total: runs end exactly.
-            update["n_envs"] = max(n for n in range(1, min(wanted, self.total_timesteps) + 1)
-                                   if self.total_timesteps % n == 0)
+            # The largest count up to the preset's whose batched step (n_envs * slots
+            # transitions) divides the total: runs end exactly.
+            fits = [n for n in range(1, min(wanted, total) + 1) if total % (n * slots) == 0]
+            update["n_envs"] = max(fits, default=1)
         h = self.dqn_hyperparams
         if device == "cuda" and "batch_size" not in h.model_fields_set:
             update["dqn_hyperparams"] = h.model_copy(update={"batch_size": GPU_BATCH_SIZE})
-        return self.model_copy(update=update) if update else self
+        return self.model_copy(update=update)
+
+    def slots(self, n_signals: int) -> int:
+        """Transitions per replica and batched step: the signals under per-signal control."""
+        return max(n_signals, 1) if self.control == "per-signal" else 1
 
     @property
     def run_dir(self) -> Path:

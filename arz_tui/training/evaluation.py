@@ -33,10 +33,12 @@ class PolicyController:
 
 
 def run_episodes(env_config: EnvConfig, controller: Controller, seeds: list[int],
-                 record_timespace: bool = False) -> tuple[list[dict[str, float]], np.ndarray]:
+                 record_timespace: bool = False, joint_action: bool = True
+                 ) -> tuple[list[dict[str, float]], np.ndarray]:
     """Episode totals (plus mean reward and queue) of `controller` on one episode per seed,
-    and, if asked, the first episode's time-space diagram (steps x corridor cells)."""
-    env = TrafficSignalEnv(env_config)
+    and, if asked, the first episode's time-space diagram (steps x corridor cells).
+    `joint_action=False` drives the env with one phase per signal (any network size)."""
+    env = TrafficSignalEnv(env_config, joint_action=joint_action)
     results = []
     rows: list[np.ndarray] = []
     for k, seed in enumerate(seeds):

@@ -192,16 +192,24 @@ def check_rewards(env: TrafficSignalEnv, num_steps: int, min_unique: int,
 
 def run_sanity_checks(env_config: EnvConfig, sanity_config: SanityCheckConfig,
                       device: str = "cpu",
-                      on_result: Callable[[CheckResult], None] | None = None) -> SanityReport:
+                      on_result: Callable[[CheckResult], None] | None = None,
+                      control: str = "joint") -> SanityReport:
     """Run the enabled checks; raises SanityCheckError (a RuntimeError) carrying the full
-    report when any fails. `on_result` sees each result as soon as it is known."""
-    env = TrafficSignalEnv(env_config)
+    report when any fails. `on_result` sees each result as soon as it is known. Under
+    `control="per-signal"` the action and reward checks concern each signal's own."""
     results: list[CheckResult] = []
 
     def add(result: CheckResult) -> None:
         results.append(result)
         if on_result is not None:
             on_result(result)
+
+    if control == "per-signal":
+        from arz_tui.training.per_signal import signal_sanity_results
+
+        signal_sanity_results(env_config, sanity_config, device, add)
+        return _report(results)
+    env = TrafficSignalEnv(env_config)
 
     if sanity_config.check_action_mapping:
         add(check_action_mapping(env))
@@ -214,6 +222,10 @@ def run_sanity_checks(env_config: EnvConfig, sanity_config: SanityCheckConfig,
                                 sanity_config.min_max_queue):
         add(result)
     env.close()
+    return _report(results)
+
+
+def _report(results: list[CheckResult]) -> SanityReport:
     report = SanityReport(tuple(results))
     if not report.passed:
         raise SanityCheckError(report)

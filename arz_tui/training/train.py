@@ -47,6 +47,10 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
                    help="environments stepped together in one batched simulator (default: "
                         "the mode's, 8 on CPU, 1 in sanity mode, 200 on a GPU); step counts "
                         "and DQN settings stay per transition")
+    p.add_argument("--control", choices=("auto", "joint", "per-signal"), default=None,
+                   help="joint: one agent picks all signals' phases; per-signal: one agent "
+                        "per signal sharing one DQN (a mode's step counts are multiplied by "
+                        "the signals); auto (default): per-signal above 3 signals")
     p.add_argument("--name", type=nonempty, default=None,
                    help="experiment name (default SCENARIO_MODE); an existing one is never "
                         "overwritten: use --resume to continue it")
@@ -164,7 +168,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         env_config = EnvConfigBuilder.for_training(args.scenario or "lagos", **demand)
 
     overrides = {"total_timesteps": args.timesteps, "device": args.device, "seed": args.seed,
-                 "n_envs": args.n_envs,
+                 "n_envs": args.n_envs, "control": args.control,
                  "results_dir": args.results_dir, "max_hours": args.max_hours}
     training.update({k: v for k, v in overrides.items() if v is not None})
     if args.resume:

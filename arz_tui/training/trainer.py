@@ -131,7 +131,9 @@ class RLTrainer:
             saved = self._saved_n_envs()
             if saved is not None:
                 self.config = self.config.model_copy(update={"n_envs": saved})
-        self.config = cfg = self.config.resolved(self.device)
+        from arz_tui.training.per_signal import n_signals
+
+        self.config = cfg = self.config.resolved(self.device, n_signals(self.env_config))
         check_n_envs(self.env_config, cfg)
         # Claimed first (one atomic step with the name check), before anything slow.
         self._prepare_run_dir()
@@ -147,6 +149,7 @@ class RLTrainer:
                             experiment=cfg.experiment_name, mode=cfg.mode,
                             scenario=self.env_config.scenario, device=self.device,
                             total_timesteps=cfg.total_timesteps, n_envs=cfg.n_envs,
+                            control=cfg.control,
                             resumed_from=start if self._resuming else None,
                             **process_info())
         for note in self._notes:
@@ -188,19 +191,27 @@ class RLTrainer:
 
         n = n_episodes or self.config.evaluation_strategy.n_eval_episodes
         seeds = eval_seeds(self.config.seed, n)
-        rl, rl_ts = run_policy_episodes(self.env_config, self.model, seeds,
-                                        self.config.evaluation_strategy.deterministic, True)
+        run_policy = run_policy_episodes
+        if self.per_signal:
+            from arz_tui.training.per_signal import run_signal_policy_episodes as run_policy
+        rl, rl_ts = run_policy(self.env_config, self.model, seeds,
+                               self.config.evaluation_strategy.deterministic, True)
         if self._baseline is not None and self._baseline[0] == seeds:
             # Fixed time is deterministic on these seeded episodes: reuse the reference run.
             _, base, base_ts = self._baseline
         else:
             base, base_ts = run_episodes(self.env_config, make_controller(BASELINE), seeds,
-                                         True)
+                                         True, joint_action=not self.per_signal)
         if rl_ts.size:
             save_npy_atomic(self.layout.timespace("rl"), rl_ts)
             save_npy_atomic(self.layout.timespace("fixed_time"), base_ts)
         return {"step": int(self.model.num_timesteps), "n_episodes": n, "seeds": seeds,
                 "rl": mean_of(rl), "fixed_time": mean_of(base)}
+
+    @property
+    def per_signal(self) -> bool:
+        """One agent per signal sharing the DQN (resolved when training starts)."""
+        return self.config.control == "per-signal"
 
     def cleanup(self) -> None:
         """Close envs and log files (idempotent)."""
@@ -308,6 +319,12 @@ class RLTrainer:
                    if saved_env.get(k) != now_env.get(k)]
         changed += [f"dqn_hyperparams.{k}" for k in sorted(set(saved_dqn) | set(now_dqn))
                     if saved_dqn.get(k) != now_dqn.get(k)]
+        saved_control = getattr(saved.training, "control", "joint")
+        if saved_control != self.config.control:
+            # Joint and per-signal runs have different action spaces and replay buffers.
+            raise ResumeError(f"cannot resume {self.config.experiment_name} with control "
+                              f"{self.config.control}: it was trained with {saved_control}; "
+                              f"resume with --control {saved_control}")
         saved_n = saved.training.n_envs or 1
         if saved_n != self.config.n_envs:
             # The replay buffer holds one column per environment, and the rollouts, counters
@@ -333,7 +350,8 @@ class RLTrainer:
 
         try:
             self.sanity_report = run_sanity_checks(self.env_config, self.config.sanity_check_config,
-                                                   self.config.device, on_result=publish)
+                                                   self.config.device, on_result=publish,
+                                                   control=self.config.control)
         except SanityCheckError as err:
             self.sanity_report = err.report
             self.events.publish(EventKind.SANITY_REPORT, 0, passed=False,
@@ -414,11 +432,21 @@ class RLTrainer:
         seed = cfg.seed + (self._resume_from.steps if self._resume_from else 0)
         # N replicas in one batched simulator (N = 1 included: the same transitions as one
         # TrafficSignalEnv); the evaluation episodes run side by side in one batch as well.
-        env = VecMonitor(TrafficVecEnv(self.env_config, n_envs=cfg.n_envs))
-        env.seed(seed)
         n_eval = cfg.evaluation_strategy.n_eval_episodes
-        eval_env = VecMonitor(TrafficVecEnv(self.env_config,
-                                            n_envs=min(n_eval, EVAL_REPLICAS)))
+        eval_episodes = n_eval
+        if self.per_signal:
+            # Every signal of every replica is a slot; SB3 counts an episode per slot.
+            from arz_tui.env.signal_vec_env import SignalVecEnv
+
+            env = VecMonitor(SignalVecEnv(self.env_config, n_replicas=cfg.n_envs or 1))
+            eval_vec = SignalVecEnv(self.env_config, n_replicas=min(n_eval, EVAL_REPLICAS))
+            eval_episodes = n_eval * eval_vec.n_signals
+            eval_env = VecMonitor(eval_vec)
+        else:
+            env = VecMonitor(TrafficVecEnv(self.env_config, n_envs=cfg.n_envs))
+            eval_env = VecMonitor(TrafficVecEnv(self.env_config,
+                                                n_envs=min(n_eval, EVAL_REPLICAS)))
+        env.seed(seed)
         self._envs = [env, eval_env]
         self.model = self._make_model(env)
         self._baseline_reference()
@@ -435,7 +463,7 @@ class RLTrainer:
             ExactTotalCallback(cfg.total_timesteps),
             ProgressCallback(self.events, cfg.total_timesteps), self._checkpoint_cb,
             PhysicalEvalCallback(eval_env, self.layout, self.events,
-                                 eval_seeds(cfg.seed, 1)[0], n_eval, es.eval_freq,
+                                 eval_seeds(cfg.seed, 1)[0], eval_episodes, es.eval_freq,
                                  es.deterministic),
             stop])
         remaining = cfg.total_timesteps - int(self.model.num_timesteps)
@@ -470,7 +498,8 @@ class RLTrainer:
         es = self.config.evaluation_strategy
         seeds = eval_seeds(self.config.seed, es.n_eval_episodes)
         results, timespace = run_episodes(self.env_config, make_controller(BASELINE), seeds,
-                                          record_timespace=True)
+                                          record_timespace=True,
+                                          joint_action=not self.per_signal)
         self._baseline = (seeds, results, timespace)
         if timespace.size:
             save_npy_atomic(self.layout.timespace("fixed_time"), timespace)
@@ -527,13 +556,18 @@ def check_n_envs(env_config: EnvConfig, config: TrainingConfig) -> None:
     step adds n_envs transitions) and the replicas fit in memory."""
     from arz_tui.env.vec_env import replicas_fit
 
+    from arz_tui.training.per_signal import n_signals
+
     n, total = int(config.n_envs or 1), config.total_timesteps
-    if total % n:
-        lower = total - total % n
-        options = f"{lower:,} or {lower + n:,}" if lower else f"{lower + n:,}"
-        raise ArzError(f"total_timesteps {total:,} is not a multiple of n_envs {n}: each "
-                       f"batched step adds {n} transitions; use --timesteps {options}, or an "
-                       f"--n-envs that divides {total:,}")
+    slots = config.slots(n_signals(env_config))
+    step = n * slots
+    if total % step:
+        lower = total - total % step
+        options = f"{lower:,} or {lower + step:,}" if lower else f"{lower + step:,}"
+        what = f"n_envs {n}" if slots == 1 else f"n_envs {n} x {slots} signals"
+        raise ArzError(f"total_timesteps {total:,} is not a multiple of {what}: each "
+                       f"batched step adds {step} transitions; use --timesteps {options}, or "
+                       f"an --n-envs that divides {total // slots if slots > 1 else total:,}")
     fits, need, have, most = replicas_fit(env_config, n)
     if not fits:
         raise ArzError(f"n_envs {n}: the replicas need about {need / 2**30:.1f} GiB and "
