@@ -1,16 +1,23 @@
 """Exact Riemann solutions of single-class LWR and ARZ, as references for the numerical kernels.
 
-Written independently of `sim.flux` and `sim.stepper` (plain numpy, closed forms), so tests can
-check the simulator against the physics rather than against itself.
+Written independently of `sim.flux` and `sim.stepper`: plain numpy on the law as
+`ARZParams.pressure` / `pressure_slope` define it, with every inverse (inverse pressure,
+critical density, the density inside a rarefaction fan) found by bisection rather than by the
+closed forms the kernels use, so tests check the simulator against the physics rather than
+against itself. Any pressure law with p increasing and rho p(rho) convex works.
 
-Model (one class, parameters `ARZParams`: v_max m/s, rho_max veh/m, gamma):
+Model (one class, parameters `ARZParams`):
 
-    p(rho) = v_max * (rho / rho_max) ** gamma        pressure
+    p(rho)                                           pressure (power or triangular law)
     w      = v + p(rho)                              Lagrangian marker ("desired speed")
     rho_t + (rho v)_x = 0,  (rho w)_t + (rho w v)_x = 0
 
-Eigenvalues: lambda1 = v - rho p'(rho) = w - (1 + gamma) p(rho) (genuinely nonlinear, w is its
-Riemann invariant) and lambda2 = v (linearly degenerate contact, v is constant across it).
+Eigenvalues: lambda1 = v - rho p'(rho) = w - (rho p)'(rho) (w is its Riemann invariant;
+genuinely nonlinear where rho p is strictly convex, linearly degenerate on the triangular law's
+congested branch, where rho p is linear) and lambda2 = v (linearly degenerate contact, v is
+constant across it). Because rho p is convex, lambda1 decreases with rho along w = const, so
+1-waves that raise the density are shocks and those that lower it rarefactions (fans at
+constant density where lambda1 jumps, e.g. the capacity state of the triangle).
 With w = v_max everywhere ARZ reduces to LWR with the flux Q(rho) = rho * (v_max - p(rho)).
 
 Every solver returns the self-similar solution at time t > 0 for a discontinuity at x0,
@@ -29,18 +36,40 @@ from sim.params import ARZParams
 
 FloatArray = NDArray[np.float64]
 
+_BISECTIONS = 80
+"""Bisection steps: the bracket shrinks by 2**-80, below double precision of any density."""
+
+
+def _bisect_decreasing(f: Callable[[FloatArray], FloatArray], target: ArrayLike,
+                       lo: ArrayLike, hi: ArrayLike) -> FloatArray:
+    """Elementwise rho in [lo, hi] where the non-increasing f crosses `target`: the limit of
+    the bracket [a, b] with f(a) >= target > f(b) (the clipped end where it never crosses).
+    Where f jumps across the target (a kink of rho p) this is the jump's location."""
+    t = np.asarray(target, dtype=np.float64)
+    a = np.broadcast_to(np.asarray(lo, dtype=np.float64), t.shape).copy()
+    b = np.broadcast_to(np.asarray(hi, dtype=np.float64), t.shape).copy()
+    for _ in range(_BISECTIONS):
+        mid = 0.5 * (a + b)
+        above = f(mid) >= t
+        a = np.where(above, mid, a)
+        b = np.where(above, b, mid)
+    return 0.5 * (a + b)
+
 
 # --------------------------------------------------------------------------- model functions
 def pressure(rho: ArrayLike, params: ARZParams) -> FloatArray:
-    """p(rho) = v_max * (rho / rho_max) ** gamma."""
-    r = np.asarray(rho, dtype=np.float64)
-    return params.v_max * (r / params.rho_max) ** params.gamma
+    """p(rho) of the class's law."""
+    return params.pressure(rho)
 
 
 def inverse_pressure(p: ArrayLike, params: ARZParams) -> FloatArray:
-    """The density rho >= 0 with p(rho) = p (0 for p <= 0)."""
+    """The density rho >= 0 with p(rho) = p (0 for p <= 0), by bisection on the increasing p.
+    Both laws reach v_max at rho_max and keep increasing beyond (the triangle towards
+    v_max + c), so p up to v_max lies in [0, rho_max]; larger p in [0, 64 rho_max]."""
     q = np.maximum(np.asarray(p, dtype=np.float64), 0.0)
-    return params.rho_max * (q / params.v_max) ** (1.0 / params.gamma)
+    hi = np.where(q <= params.v_max, params.rho_max, 64.0 * params.rho_max)
+    rho = _bisect_decreasing(lambda r: -pressure(r, params), -q, 0.0, hi)
+    return np.where(q > 0.0, rho, 0.0)
 
 
 def equilibrium_speed(rho: ArrayLike, params: ARZParams) -> FloatArray:
@@ -55,14 +84,18 @@ def lwr_flux(rho: ArrayLike, params: ARZParams) -> FloatArray:
 
 
 def lwr_char_speed(rho: ArrayLike, params: ARZParams) -> FloatArray:
-    """Q'(rho) = v_max - (1 + gamma) p(rho)."""
-    return params.v_max - (1.0 + params.gamma) * pressure(rho, params)
+    """Q'(rho) = v_max - (rho p)'(rho) (on the triangle's kink, the congested side's)."""
+    return lambda1(rho, params.v_max, params)
 
 
 def critical_density(params: ARZParams, w: float | None = None) -> float:
-    """Density maximising rho * (w - p(rho)) (default w = v_max): (1 + gamma) p = w."""
+    """Density maximising rho * (w - p(rho)) (default w = v_max): where lambda1 = w - (rho p)'
+    changes sign, found by bisection (it decreases, rho p being convex)."""
     w = params.v_max if w is None else w
-    return float(inverse_pressure(w / (1.0 + params.gamma), params))
+    if w <= 0.0:
+        return 0.0
+    # The maximiser has p < w <= v_max, so it lies below rho_max.
+    return float(_bisect_decreasing(lambda r: lambda1(r, w, params), 0.0, 0.0, params.rho_max))
 
 
 def capacity(params: ARZParams) -> float:
@@ -72,8 +105,16 @@ def capacity(params: ARZParams) -> float:
 
 def lambda1(rho: ArrayLike, w: float, params: ARZParams) -> FloatArray:
     """First ARZ characteristic speed at density rho on the 1-wave curve w = const:
-    v - rho p'(rho) = w - (1 + gamma) p(rho)."""
-    return w - (1.0 + params.gamma) * pressure(rho, params)
+    v - rho p'(rho) = w - p(rho) - rho p'(rho)."""
+    r = np.asarray(rho, dtype=np.float64)
+    return w - pressure(r, params) - r * params.pressure_slope(r)
+
+
+def fan_density(xi: ArrayLike, w: float, rho_lo: float, rho_hi: float,
+                params: ARZParams) -> FloatArray:
+    """Density inside a 1-rarefaction on the curve w = const between rho_lo and rho_hi: the
+    rho with lambda1(rho, w) = xi (bisection; a constant-density fan where lambda1 jumps)."""
+    return _bisect_decreasing(lambda r: lambda1(r, w, params), xi, rho_lo, rho_hi)
 
 
 def shock_speed(rho_a: float, q_a: float, rho_b: float, q_b: float) -> float:
@@ -105,9 +146,8 @@ def lwr_riemann(rho_l: float, rho_r: float, x: ArrayLike, t: float, params: ARZP
                 x0: float = 0.0) -> FloatArray:
     """Entropy solution of the LWR Riemann problem with flux Q(rho) = rho (v_max - p(rho)).
 
-    Q is concave (gamma >= 1), so rho_l < rho_r gives a shock at the Rankine-Hugoniot speed
-    and rho_l > rho_r a rarefaction fan, inside which Q'(rho) = xi = (x - x0) / t, i.e.
-    (1 + gamma) p(rho) = v_max - xi.
+    Q is concave (rho p convex), so rho_l < rho_r gives a shock at the Rankine-Hugoniot
+    speed and rho_l > rho_r a rarefaction fan, inside which Q'(rho) = xi = (x - x0) / t.
     """
     xx = np.asarray(x, dtype=np.float64)
     if t <= 0:
@@ -118,7 +158,7 @@ def lwr_riemann(rho_l: float, rho_r: float, x: ArrayLike, t: float, params: ARZP
         return np.where(xi < s, rho_l, rho_r).astype(np.float64)
     a = float(lwr_char_speed(rho_l, params))
     b = float(lwr_char_speed(rho_r, params))
-    fan = inverse_pressure((params.v_max - xi) / (1.0 + params.gamma), params)
+    fan = fan_density(xi, params.v_max, rho_r, rho_l, params)
     return np.where(xi <= a, rho_l, np.where(xi >= b, rho_r, fan))
 
 
@@ -177,6 +217,12 @@ def arz_waves(rho_l: float, v_l: float, rho_r: float, v_r: float,
         return ARZWaves(rho_m=rho_m, v_m=v_m, w_l=w_l, wave1_lo=s, wave1_hi=s, shock=True,
                         contact=v_r, vacuum=False)
     lam_m = float(lambda1(rho_m, w_l, params))
+    if lam_m <= lam_l + 1e-12 * max(abs(lam_l), 1.0) and rho_m != rho_l:
+        # Both states on a linear stretch of rho p (the triangle's congested branch): the
+        # 1-wave is linearly degenerate there, a jump at the common characteristic speed.
+        s = arz_shock_speed(rho_l, v_l, rho_m, v_m)
+        return ARZWaves(rho_m=rho_m, v_m=v_m, w_l=w_l, wave1_lo=s, wave1_hi=s, shock=True,
+                        contact=v_r, vacuum=False)
     return ARZWaves(rho_m=rho_m, v_m=v_m, w_l=w_l, wave1_lo=lam_l, wave1_hi=lam_m,
                     shock=rho_m == rho_l, contact=v_r, vacuum=False)
 
@@ -186,9 +232,9 @@ def arz_riemann(rho_l: float, v_l: float, rho_r: float, v_r: float, x: ArrayLike
     """Exact solution (rho, v) of the single-class ARZ Riemann problem at time t.
 
     Left state (rho_l, v_l) for x < x0, right state (rho_r, v_r) for x > x0. See `arz_waves`
-    for the structure. Inside a 1-rarefaction w = w_L and lambda1 = xi, so
-    p(rho) = (w_L - xi) / (1 + gamma) and v = w_L - p(rho). In a vacuum region rho = 0 and v is
-    reported as xi (the speed a vanishing particle there would have).
+    for the structure. Inside a 1-rarefaction w = w_L and lambda1(rho) = xi, and
+    v = w_L - p(rho). In a vacuum region rho = 0 and v is reported as xi (the speed a vanishing
+    particle there would have).
     """
     xx = np.asarray(x, dtype=np.float64)
     if t <= 0:
@@ -209,9 +255,9 @@ def arz_riemann(rho_l: float, v_l: float, rho_r: float, v_r: float, x: ArrayLike
     if rho_l > 0.0:
         if not wv.shock:
             fan = (xi >= wv.wave1_lo) & (xi < wv.wave1_hi)
-            p_fan = (wv.w_l - xi[fan]) / (1.0 + params.gamma)
-            rho[fan] = inverse_pressure(p_fan, params)
-            v[fan] = wv.w_l - p_fan
+            r_fan = fan_density(xi[fan], wv.w_l, wv.rho_m, rho_l, params)
+            rho[fan] = r_fan
+            v[fan] = wv.w_l - pressure(r_fan, params)
         left = xi < wv.wave1_lo
         rho[left] = rho_l
         v[left] = v_l
@@ -266,8 +312,8 @@ def greenshields_clearing_time(q_in: float, red_s: float, params: ARZParams) -> 
     rho_in / rho_max), i.e. x = 2 a tau + C sqrt(tau); it reaches the stop line at
     tau_c = (C / (2 a)) ** 2.
     """
-    if params.gamma != 1.0:
-        raise ValueError("closed form for gamma = 1 only")
+    if params.law != "power" or params.gamma != 1.0:
+        raise ValueError("closed form for the power law with gamma = 1 only")
     v = params.v_max
     rho_in = free_flow_density(q_in, params)
     s = red_queue_tail_speed(q_in, params)

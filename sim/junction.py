@@ -14,7 +14,7 @@ Vehicle flows are the sending cell's class share times the admitted occupancy fl
 
 from __future__ import annotations
 
-from sim.flux import critical_occupancy, supply
+from sim.flux import C_CRIT, C_JAM, C_SLOPE, C_VMAX, class_supply
 from sim.jit import kernel
 
 W_MARK, W_SPEED, W_DEMAND, W_SHARE = 0, 1, 3, 4  # rows of the stepper's work array
@@ -61,7 +61,7 @@ def _share_by_priority(i, lo, hi, link_in_mov, mov_prio, scratch, available):
 
 @kernel
 def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr, csr_mov,
-                    cell_vmax, cell_jam, gamma, work, qf, qin, win, scratch):
+                    cellp, classp, work, qf, qin, win, scratch):
     """Outflow of every link's last cell and inflow into every link's first cell at
     junctions. mov_cells rows: last cell of the from link, first cell of the to link (unsigned,
     so indexing with them needs no negative-index check); csr_ptr/csr_mov row 0 lists the
@@ -100,11 +100,10 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
                 marked += d * work[W_MARK, i, from_cell[m]]
             if asked <= 0.0:
                 continue
-            vmax = cell_vmax[i, c]
-            jam = cell_jam[i, c]
+            vmax = cellp[C_VMAX, i, c]
             w_in = min(marked / asked, vmax)
-            sup = supply(w_in, work[W_SPEED, i, c], critical_occupancy(w_in, vmax, jam, gamma[i]),
-                         vmax, jam, gamma[i])
+            sup = class_supply(w_in, work[W_SPEED, i, c], vmax, cellp[C_JAM, i, c],
+                               cellp[C_CRIT, i, c], cellp[C_SLOPE, i, c], classp, i)
             if asked > sup:
                 _share_by_priority(i, lo, hi, csr_mov[0], mov_prio, scratch, sup)
 
@@ -131,7 +130,7 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
             w_in[to_cell[m]] = 0.0
         share = work[W_SHARE, i]
         mark = work[W_MARK, i]
-        vmax = cell_vmax[i]
+        vmax = cellp[C_VMAX, i]
         ask = scratch[ASK, i]
         theta = scratch[THETA, i]
         # w_in first collects marker flux, then becomes the mass-weighted marker of what enters.
@@ -146,4 +145,4 @@ def junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr
         if link_up_junction[j]:
             c = link_c0[j]
             for i in range(nc):
-                win[i, c] = win[i, c] / qin[i, c] if qin[i, c] > 0.0 else cell_vmax[i, c]
+                win[i, c] = win[i, c] / qin[i, c] if qin[i, c] > 0.0 else cellp[C_VMAX, i, c]

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.params import KMH, ARZParams
+from sim.flux import K_DROP, K_GAMMA, K_LAW, K_PCE, K_RELAX, K_WAVE, N_CLASSP
+from sim.params import KMH, ARZParams, Law
 from sim.scenario import CLASS_NAMES, Scenario
+from sim.stepper import N_SIG_F
 
 NC = len(CLASS_NAMES)
 
@@ -28,6 +30,8 @@ class SignalInfo:
     min_green_s: float
     max_green_s: float
     initial_phase: int
+    lost_time_s: float = 0.0
+    """Start-up lost time: the first seconds of each green discharge nothing."""
 
     @property
     def n_phases(self) -> int:
@@ -52,11 +56,13 @@ class Network:
     cell_dx: np.ndarray
     """Length of every cell, m."""
     cellp: np.ndarray
-    """Stacked rows per class and cell: free speed (m/s), jam occupancy (car-eq/m)."""
+    """Stacked rows per class and cell (`sim.flux.C_*`): free speed (m/s), jam occupancy
+    (car-eq/m), critical occupancy and free-branch slope of the triangular law."""
     link_vmax: np.ndarray
     """Free-flow speed per class and link, m/s."""
     classp: np.ndarray
-    """Stacked rows per class: gamma, pce, relaxation rate 1/tau (0: none)."""
+    """Stacked rows per class (`sim.flux.K_*`): gamma, pce, relaxation rate 1/tau (0: none),
+    law code, backward wave speed (m/s), free-speed drop."""
     movement_keys: tuple[str, ...]
     mov_i: np.ndarray
     """Stacked int rows per movement: from link, to link, signal (-1: uncontrolled)."""
@@ -76,7 +82,8 @@ class Network:
     phase_mov_ptr: np.ndarray
     phase_mov: np.ndarray
     sig_f: np.ndarray
-    """Stacked rows per signal: yellow/all-red time, minimum green (s)."""
+    """Stacked rows per signal (`sim.stepper.SG_*`): yellow/all-red time, minimum green,
+    start-up lost time (s)."""
     dt_cfl: float
     queue_speed: float
     corridor: tuple[int, ...] = field(default=())
@@ -148,6 +155,24 @@ def _csr(groups: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     return ptr, flat
 
 
+def max_wave_speed(classes: tuple[ARZParams, ...], link_vmax: np.ndarray,
+                   w_min: np.ndarray | None = None) -> float:
+    """Bound on every characteristic speed on the network, m/s, for the CFL step.
+
+    Per class and link, `ARZParams.max_wave_speed` at the link's free speed, for markers no
+    lower than `w_min` (per class; default the lowest free speed of the class on any link,
+    since markers come from sources at free speed and are only ever capped by a link's free
+    speed, mixed, or relaxed back up). For the power law this is gamma v_max; for the
+    triangular law max(v_max, c) at equilibrium, more where slower traffic enters a faster link.
+    """
+    wave = 0.0
+    for i, p in enumerate(classes):
+        w = float(link_vmax[i].min()) if w_min is None else float(w_min[i])
+        for vmax in np.unique(link_vmax[i]):
+            wave = max(wave, p.model_copy(update={"v_max": float(vmax)}).max_wave_speed(w))
+    return wave
+
+
 def compile_network(scn: Scenario) -> Network:
     """Flat arrays of a validated scenario."""
     classes = scn.classes.params()
@@ -175,9 +200,22 @@ def compile_network(scn: Scenario) -> Network:
     cell_link = np.repeat(np.arange(n_links), link_n)
     cell_vmax = np.ascontiguousarray(link_vmax[:, cell_link])
     cell_jam = np.ascontiguousarray(link_jam[:, cell_link])
-    gamma = np.array([p.gamma for p in classes])
-    pce = np.array([p.pce for p in classes])
-    relax = np.array([0.0 if p.tau is None else 1.0 / p.tau for p in classes])
+    cell_crit = np.empty_like(cell_vmax)
+    cell_slope = np.zeros_like(cell_vmax)
+    for i, p in enumerate(classes):
+        if p.law_code == Law.TRIANGULAR:
+            cell_crit[i] = cell_jam[i] * p.critical_fraction(cell_vmax[i])
+            cell_slope[i] = p.free_speed_drop * cell_vmax[i] / cell_crit[i]
+        else:
+            cell_crit[i] = cell_jam[i] * (1.0 / (1.0 + p.gamma)) ** (1.0 / p.gamma)
+    classp = np.zeros((N_CLASSP, NC))
+    for i, p in enumerate(classes):
+        classp[K_GAMMA, i] = p.gamma
+        classp[K_PCE, i] = p.pce
+        classp[K_RELAX, i] = 0.0 if p.tau is None else 1.0 / p.tau
+        classp[K_LAW, i] = p.law_code
+        classp[K_WAVE, i] = p.wave_speed
+        classp[K_DROP, i] = p.free_speed_drop
 
     movement_keys = tuple(m.key for m in scn.movements)
     midx = {key: i for i, key in enumerate(movement_keys)}
@@ -217,15 +255,12 @@ def compile_network(scn: Scenario) -> Network:
             incoming=tuple(lidx[lk.id] for lk in scn.links if lk.to_node == s.node),
             outgoing=tuple(lidx[lk.id] for lk in scn.links if lk.from_node == s.node),
             yellow_s=s.yellow_s, min_green_s=s.min_green_s, max_green_s=s.max_green_s,
-            initial_phase=s.initial_phase))
+            initial_phase=s.initial_phase, lost_time_s=s.lost_time_s))
     sig_phase_ptr = np.zeros(len(scn.signals) + 1, dtype=np.int64)
     sig_phase_ptr[1:] = np.cumsum([len(s.phases) for s in scn.signals])
     phase_mov_ptr, phase_mov = _csr(phase_groups)
 
-    # Characteristic speeds are bounded by v_max (vehicles) and gamma * v_max (the backward
-    # wave at jam), so this step keeps every cell within the CFL condition.
-    wave = max(max(1.0, classes[i].gamma) * link_vmax[i].max() for i in range(NC))
-    dt_cfl = num.cfl * float(link_dx.min()) / wave
+    dt_cfl = num.cfl * float(link_dx.min()) / max_wave_speed(classes, link_vmax)
 
     link_i = np.stack([link_c0, link_n, link_up_junction.astype(np.int64),
                        link_fifo.astype(np.int64)])
@@ -233,8 +268,8 @@ def compile_network(scn: Scenario) -> Network:
     return Network(
         scenario=scn, classes=classes, link_ids=link_ids, link_i=link_i, link_dx=link_dx,
         link_length=link_length, link_lanes=link_lanes, cell_dx=np.repeat(link_dx, link_n),
-        cellp=np.stack([cell_vmax, cell_jam]), link_vmax=link_vmax,
-        classp=np.stack([gamma, pce, relax]), movement_keys=movement_keys,
+        cellp=np.stack([cell_vmax, cell_jam, cell_crit, cell_slope]), link_vmax=link_vmax,
+        classp=classp, movement_keys=movement_keys,
         mov_i=np.stack([mov_from, mov_to, mov_signal]).reshape(3, n_mov),
         mov_cells=np.stack([link_c0[mov_from] + link_n[mov_from] - 1,
                             link_c0[mov_to]]).reshape(2, n_mov).astype(np.uint64),
@@ -244,9 +279,8 @@ def compile_network(scn: Scenario) -> Network:
         source_nodes=source_nodes, src_link=src_link, sink_nodes=sink_nodes,
         sink_link=sink_link, signals=tuple(infos), sig_phase_ptr=sig_phase_ptr,
         phase_mov_ptr=phase_mov_ptr, phase_mov=phase_mov,
-        sig_f=np.stack([np.array([s.yellow_s for s in scn.signals]),
-                        np.array([s.min_green_s for s in scn.signals])]).reshape(
-                            2, len(scn.signals)),
+        sig_f=np.array([[s.yellow_s, s.min_green_s, s.lost_time_s]
+                        for s in scn.signals]).reshape(len(scn.signals), N_SIG_F).T.copy(),
         dt_cfl=dt_cfl, queue_speed=num.queue_speed_kmh * KMH,
         corridor=tuple(lidx[c] for c in scn.corridor),
     )

@@ -18,7 +18,7 @@ CAR = 1
 
 
 def _pressure(rho: float, p: ARZParams) -> float:
-    return p.v_max * (rho / p.rho_max) ** p.gamma
+    return float(p.pressure(rho))
 
 
 def road_simulator(length: float, cells: int, params: ARZParams, cfl: float = 0.9) -> Simulator:
@@ -59,7 +59,8 @@ def simulate(
                              f"[p(rho), v_max={p.v_max}]")
     if cells < 2:
         raise ValueError("cells must be >= 2")
-    wave = max(1.0, p.gamma) * p.v_max
+    markers = [v + _pressure(rho, p) for rho, v in ((rho_l, v_l), (rho_r, v_r)) if rho > 0]
+    wave = p.max_wave_speed(min(markers, default=p.v_max))
     horizon = 0.25 * length / wave if t_end is None else float(t_end)
     if horizon < 0:
         raise ValueError("t_end must be >= 0")

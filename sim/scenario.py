@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.params import CAR, KMH, MOTORCYCLE, ARZParams
+from sim.params import CAR, KMH, MOTORCYCLE, ARZParams, LawName, default_law
 
 CLASS_NAMES = ("motorcycle", "car")
 """Class index order used by every array of the simulator."""
@@ -41,23 +41,38 @@ class ClassSpec(_Model):
     jam_density_veh_per_km_lane: float = Field(
         gt=0, le=2000, description="Jam density of a pure stream of this class, veh/km/lane."
     )
-    gamma: float = Field(default=1.0, ge=1.0, le=5.0, description="Pressure exponent.")
+    law: LawName = Field(
+        default="triangular", description="Pressure law: 'triangular' (Newell-Daganzo "
+        "equilibrium, the default) or 'power' (v_max (rho / jam) ** gamma). Left out: 'power' "
+        "if gamma is given, so files written for the power law keep it.")
+    gamma: float = Field(default=1.0, ge=1.0, le=5.0,
+                         description="Power law: pressure exponent.")
+    wave_speed_kmh: float = Field(
+        default=17.0, gt=0.0, le=100.0,
+        description="Triangular law: backward wave speed of the congested branch, km/h.")
+    free_speed_drop: float = Field(
+        default=0.01, gt=0.0, le=0.2,
+        description="Triangular law: fraction of the free speed lost at capacity.")
     tau_s: float | None = Field(
         default=None, gt=0, description="Relaxation time, s; null switches relaxation off."
     )
     pce: float = Field(default=1.0, gt=0, le=1.0, description="Space taken relative to a car.")
 
+    _fill_law = model_validator(mode="before")(classmethod(lambda cls, data: default_law(data)))
+
     def to_params(self) -> ARZParams:
         """The simulator's SI parameter object."""
         return ARZParams(v_max=self.v_max_kmh * KMH,
-                         rho_max=self.jam_density_veh_per_km_lane / 1000.0,
-                         gamma=self.gamma, tau=self.tau_s, pce=self.pce)
+                         rho_max=self.jam_density_veh_per_km_lane / 1000.0, law=self.law,
+                         gamma=self.gamma, wave_speed=self.wave_speed_kmh * KMH,
+                         free_speed_drop=self.free_speed_drop, tau=self.tau_s, pce=self.pce)
 
     @classmethod
     def from_params(cls, p: ARZParams) -> ClassSpec:
         """Inverse of `to_params`."""
         return cls(v_max_kmh=p.v_max / KMH, jam_density_veh_per_km_lane=p.rho_max * 1000.0,
-                   gamma=p.gamma, tau_s=p.tau, pce=p.pce)
+                   law=p.law, gamma=p.gamma, wave_speed_kmh=p.wave_speed / KMH,
+                   free_speed_drop=p.free_speed_drop, tau_s=p.tau, pce=p.pce)
 
 
 class Classes(_Model):
@@ -79,7 +94,8 @@ class Classes(_Model):
         for name, params in builtin.items():
             given = data.get(name)
             if isinstance(given, dict):
-                merged[name] = {**ClassSpec.from_params(params).model_dump(), **given}
+                merged[name] = {**ClassSpec.from_params(params).model_dump(),
+                                **default_law(given)}
         return merged
 
     def params(self) -> tuple[ARZParams, ARZParams]:
@@ -162,6 +178,9 @@ class SignalSpec(_Model):
     max_green_s: float = Field(default=60.0, gt=0.0, le=600.0,
                                description="Used by actuated baselines.")
     initial_phase: int = Field(default=0, ge=0, description="Phase shown at t = 0.")
+    lost_time_s: float = Field(
+        default=2.0, ge=0.0, le=10.0, description="Start-up lost time: the first seconds of "
+        "each green discharge nothing (effective green = green - lost time; docs/model.md).")
 
 
 class SourceDemand(_Model):

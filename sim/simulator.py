@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.flux import pressures
 from sim.metrics import cell_speeds, link_queues
-from sim.network import NC, Network, compile_network
+from sim.network import NC, Network, compile_network, max_wave_speed
 from sim.scenario import Scenario, load_scenario
 from sim.signals import CHANGE_LEFT, GREEN_TIME, N_SIGNAL_ROWS, PHASE
 from sim.stepper import (
@@ -165,6 +166,7 @@ class Simulator:
         np.minimum(self.rho, jam, out=self.rho)
         self.y[:] = self.rho * net.cell_vmax
         self.clock[0] = 0.0
+        self.dt_cfl = net.dt_cfl
         for arr in (self.acc_cell, self.acc_link, self.src_queue, self.src_acc):
             arr[:] = 0.0
         for g, info in enumerate(net.signals):
@@ -181,9 +183,19 @@ class Simulator:
         speed = np.asarray(speed, dtype=np.float64).reshape(NC, net.n_cells)
         occ = (net.pce[:, None] * rho).sum(axis=0)
         self.rho[:] = rho
-        for i in range(NC):
-            pressure = net.cell_vmax[i] * (occ / net.cell_jam[i]) ** net.gamma[i]
-            self.y[i] = rho[i] * np.minimum(speed[i] + pressure, net.cell_vmax[i])
+        pressure = np.empty((NC, net.n_cells))
+        pressures(occ, net.cell_vmax, net.cell_jam, net.classp, pressure)
+        w = np.minimum(speed + pressure, net.cell_vmax)
+        self.y[:] = rho * w
+        # Markers below every link's free speed can make the triangular law's 1-waves faster
+        # than the network's step allows for: shorten the step for this run (until reset).
+        present = rho > 0.0
+        w_min = np.array([w[i][present[i]].min() if present[i].any() else np.inf
+                          for i in range(NC)])
+        w_min = np.minimum(w_min, net.link_vmax.min(axis=1))
+        wave = max_wave_speed(net.classes, net.link_vmax, w_min)
+        self.dt_cfl = min(net.dt_cfl,
+                          net.scenario.numerics.cfl * float(net.link_dx.min()) / wave)
 
     # ------------------------------------------------------------------ running
     def advance(self, seconds: float, phases: Sequence[int] | np.ndarray | None = None) -> int:
@@ -198,7 +210,7 @@ class Simulator:
             requests = self._requests
             requests[:] = phases
         return advance(
-            float(seconds), net.dt_cfl, self.clock,
+            float(seconds), self.dt_cfl, self.clock,
             net.link_i, net.cell_dx, net.cellp, net.classp,
             net.mov_i, net.mov_cells, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr,
             net.csr_mov,
@@ -219,8 +231,8 @@ class Simulator:
     def speeds(self) -> np.ndarray:
         """Speed per class and cell, m/s (a view refreshed by each call)."""
         net = self.net
-        cell_speeds(self.rho, self.y, net.cell_vmax, net.cell_jam, net.gamma, net.pce,
-                    self._occ, self._speed)
+        cell_speeds(self.rho, self.y, net.cell_vmax, net.cell_jam, net.classp, self._occ,
+                    self._speed)
         return self._speed
 
     def link_slice(self, link: int | str) -> slice:

@@ -19,8 +19,10 @@ set-up than its cells cost to update. Face arrays are indexed by cell: qf[i, c] 
 flux through cell c's right face, uf[i, c] the speed of the vehicles crossing it (flux /
 density of c), qin[i, c] and win[i, c] the flux and marker entering a link's first cell c.
 
-The interval is split at signal events (end of a yellow/all-red) and each segment into equal
-substeps no longer than the CFL step, so decisions and phase changes fall on substep ends.
+The interval is split into equal substeps no longer than the CFL step, so decisions fall on
+substep ends. Signal events inside it need no substep boundary: during a yellow/all-red and
+the start-up lost time after it every movement of the signal is red, and the substep in which
+the lost time ends gives the new phase's movements the green share of the substep after it.
 
 Numba unboxes every array argument on each call (~35-65 ns each), so `advance` takes the
 network as a few stacked arrays whose rows are named by the constants below.
@@ -32,10 +34,27 @@ import math
 
 import numpy as np
 
-from sim.flux import critical_occupancy, demand, pressure, supply
+from sim.flux import (
+    C_CRIT,
+    C_JAM,
+    C_SLOPE,
+    C_VMAX,
+    K_GAMMA,
+    K_LAW,
+    K_PCE,
+    K_RELAX,
+    K_WAVE,
+    POWER,
+    TRIANGULAR,
+    class_supply,
+    critical_occupancy,
+    demand,
+    pressure,
+    supply,
+)
 from sim.jit import inline_kernel, kernel
 from sim.junction import junction_fluxes
-from sim.signals import signal_advance, signal_greens, signal_requests
+from sim.signals import signal_advance, signal_greens, signal_onsets, signal_requests
 
 RHO_EPS = 1e-9
 """Below this density (veh/m) a class is absent from a cell and its marker defaults to v_max."""
@@ -49,12 +68,11 @@ U_RHO, U_Y = 0, 1  # state (rows, class, cell)
 A_VHT, A_VKT = 0, 1  # cell accumulators (rows, class, cell)
 A_IN, A_OUT = 0, 1  # link accumulators (rows, class, link)
 L_C0, L_N, L_UP_JUNCTION, L_FIFO = 0, 1, 2, 3  # link_i (rows, link)
-C_VMAX, C_JAM = 0, 1  # cellp (rows, class, cell)
-K_GAMMA, K_PCE, K_RELAX = 0, 1, 2  # classp (rows, class)
 M_FROM, M_TO, M_SIGNAL = 0, 1, 2  # mov_i (rows, movement)
 S_MARK, S_QUEUE, S_GENERATED, S_WAITING, S_ENTERED, S_INFLOW = 0, 1, 2, 3, 4, 5  # src_state
 N_SRC_ROWS = 6
-SG_YELLOW, SG_MIN_GREEN = 0, 1  # sig_f (rows, signal)
+SG_YELLOW, SG_MIN_GREEN, SG_LOST = 0, 1, 2  # sig_f (rows, signal)
+N_SIG_F = 3
 
 
 @inline_kernel
@@ -76,68 +94,82 @@ def occupancy(rho, pce, occ):
 
 
 @inline_kernel
-def _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, g):
-    """Cell pass of class i; inlined with a constant `g` so each exponent gets its own
-    vectorised loop."""
+def _cell_class(i, rho, y, cell_vmax, cell_jam, cell_crit, cell_slope, occ, work, law, g,
+                cw):
+    """Cell pass of class i; inlined with a constant law (and exponent) so each law gets its
+    own vectorised loop."""
     for c in range(rho.shape[1]):
         rc = rho[i, c]
         vm = cell_vmax[i, c]
         jm = cell_jam[i, c]
+        kc = cell_crit[i, c]
+        ks = cell_slope[i, c]
         w = marker(rc, y[i, c], vm)
         r = occ[c]
-        v = w - pressure(r, vm, jm, g)
-        sig = critical_occupancy(w, vm, jm, g)
+        v = w - pressure(r, vm, jm, kc, ks, law, g, cw)
+        sig = critical_occupancy(w, vm, jm, kc, ks, law, g, cw)
         work[W_MARK, i, c] = w
         work[W_SPEED, i, c] = max(v, 0.0)
         work[W_SIGMA, i, c] = sig
-        work[W_DEMAND, i, c] = demand(r, w, sig, vm, jm, g)
+        work[W_DEMAND, i, c] = demand(r, w, sig, vm, jm, kc, ks, law, g, cw)
         work[W_SHARE, i, c] = rc / max(r, 1e-300)
 
 
 @kernel
-def cell_pass(rho, y, cell_vmax, cell_jam, gamma, pce, occ, work):
+def cell_pass(rho, y, cellp, classp, occ, work):
     """Per-cell quantities of every class, from the state at the start of a substep."""
-    occupancy(rho, pce, occ)
+    occupancy(rho, classp[K_PCE], occ)
+    vm, jm, kc, ks = cellp[C_VMAX], cellp[C_JAM], cellp[C_CRIT], cellp[C_SLOPE]
     for i in range(rho.shape[0]):
-        g = gamma[i]
-        if g == 1.0:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, 1.0)
+        g = classp[K_GAMMA, i]
+        cw = classp[K_WAVE, i]
+        if classp[K_LAW, i] == TRIANGULAR:
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, TRIANGULAR, 1.0, cw)
+        elif g == 1.0:
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, POWER, 1.0, cw)
         elif g == 2.0:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, 2.0)
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, POWER, 2.0, cw)
         else:
-            _cell_class(i, rho, y, cell_vmax, cell_jam, occ, work, g)
+            _cell_class(i, rho, y, vm, jm, kc, ks, occ, work, POWER, g, cw)
 
 
 @inline_kernel
-def _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, g):
+def _face_class(i, cell_vmax, cell_jam, cell_crit, cell_slope, rho, work, qf, uf, law, g,
+                cw):
     for c in range(rho.shape[1] - 1):
         sup = supply(work[W_MARK, i, c], work[W_SPEED, i, c + 1], work[W_SIGMA, i, c],
-                     cell_vmax[i, c], cell_jam[i, c], g)
+                     cell_vmax[i, c], cell_jam[i, c], cell_crit[i, c], cell_slope[i, c], law,
+                     g, cw)
         q = work[W_SHARE, i, c] * min(work[W_DEMAND, i, c], sup)
         qf[i, c] = q
         uf[i, c] = q / max(rho[i, c], RHO_EPS)
 
 
 @kernel
-def face_pass(cell_vmax, cell_jam, gamma, rho, work, qf, uf):
+def face_pass(cellp, classp, rho, work, qf, uf):
     """Godunov flux through every cell's right face (link ends are overwritten later)."""
+    vm, jm, kc, ks = cellp[C_VMAX], cellp[C_JAM], cellp[C_CRIT], cellp[C_SLOPE]
     for i in range(qf.shape[0]):
-        g = gamma[i]
-        if g == 1.0:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, 1.0)
+        g = classp[K_GAMMA, i]
+        cw = classp[K_WAVE, i]
+        if classp[K_LAW, i] == TRIANGULAR:
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, TRIANGULAR, 1.0, cw)
+        elif g == 1.0:
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, POWER, 1.0, cw)
         elif g == 2.0:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, 2.0)
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, POWER, 2.0, cw)
         else:
-            _face_class(i, cell_vmax, cell_jam, rho, work, qf, uf, g)
+            _face_class(i, vm, jm, kc, ks, rho, work, qf, uf, POWER, g, cw)
 
 
 @kernel
-def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vmax, cell_jam,
-                gamma, pce, work, qin, win):
+def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cellp, classp, work,
+                qin, win):
     """Point-queue sources: demand = arrivals + queue / dt, shared across classes in
     proportion to their occupancy demand when the first cell's supply is short; then the
     queues and the source accumulators advance by dt."""
     nc = qin.shape[0]
+    pce = classp[K_PCE]
     nbins = src_rates.shape[2]
     b = min(int(t / src_bin), nbins - 1)
     for s in range(src_link.shape[0]):
@@ -150,13 +182,12 @@ def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vm
             arrivals = src_state[S_INFLOW, i, s]
             waiting = src_state[S_QUEUE, i, s]
             d = arrivals + waiting / dt
-            vmax = cell_vmax[i, c]
+            vmax = cellp[C_VMAX, i, c]
             w = min(src_state[S_MARK, i, s], vmax)
             q = 0.0
             if d > 0.0:
-                jam = cell_jam[i, c]
-                sup = supply(w, work[W_SPEED, i, c], critical_occupancy(w, vmax, jam, gamma[i]),
-                             vmax, jam, gamma[i])
+                sup = class_supply(w, work[W_SPEED, i, c], vmax, cellp[C_JAM, i, c],
+                                   cellp[C_CRIT, i, c], cellp[C_SLOPE, i, c], classp, i)
                 q = d if occ_demand <= sup else d * sup / occ_demand
             qin[i, c] = q
             win[i, c] = w
@@ -167,8 +198,7 @@ def source_pass(t, dt, link_c0, src_link, src_rates, src_bin, src_state, cell_vm
 
 
 @kernel
-def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam, gamma,
-              work, qf):
+def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf):
     """Sinks: free outflow, or the supply of a fixed downstream state (a transmissive
     boundary for Riemann problems) where its ghost speed is >= 0."""
     nc = qf.shape[0]
@@ -179,8 +209,9 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam,
             d = work[W_DEMAND, i, c]
             vg = sink_ghost_speed[i, k]
             if vg >= 0.0:
-                d = min(d, supply(work[W_MARK, i, c], vg, work[W_SIGMA, i, c], cell_vmax[i, c],
-                                  cell_jam[i, c], gamma[i]))
+                d = min(d, class_supply(work[W_MARK, i, c], vg, cellp[C_VMAX, i, c],
+                                        cellp[C_JAM, i, c], cellp[C_CRIT, i, c],
+                                        cellp[C_SLOPE, i, c], classp, i))
             qf[i, c] = work[W_SHARE, i, c] * d
 
 
@@ -265,9 +296,6 @@ def advance(
     link_c0 = link_i[L_C0]
     link_n = link_i[L_N]
     cell_vmax = cellp[C_VMAX]
-    cell_jam = cellp[C_JAM]
-    gamma = classp[K_GAMMA]
-    pce = classp[K_PCE]
     relax = classp[K_RELAX]
     rho = state[U_RHO]
     y = state[U_Y]
@@ -279,33 +307,30 @@ def advance(
     first = np.empty((2, link_c0.shape[0]))
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
-    t_end = clock[0] + duration
+    onset = np.empty(sig_state.shape[1])
+    shown = np.empty(sig_state.shape[1], dtype=np.int64)
+    signal_onsets(sig_state, sig_f[SG_LOST], onset, shown)
+    t0 = clock[0]
+    seg = duration
+    n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
+    dt = seg / n
     steps = 0
-    while t_end - clock[0] > 1e-9:
-        seg = t_end - clock[0]
-        for g in range(sig_state.shape[1]):
-            left = sig_state[2, g]
-            if 0.0 < left < seg:
-                seg = left
-        signal_greens(sig_state, sig_phase_ptr, phase_mov_ptr, phase_mov, mov_signal, mov_green)
-        n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
-        dt = seg / n
-        t0 = clock[0]
-        for k in range(n):
-            cell_pass(rho, y, cell_vmax, cell_jam, gamma, pce, occ, work)
-            face_pass(cell_vmax, cell_jam, gamma, rho, work, qf, uf)
-            source_pass(t0 + k * dt, dt, link_c0, src_link, src_rates, src_bin, src_state,
-                        cell_vmax, cell_jam, gamma, pce, work, qin, win)
-            sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cell_vmax, cell_jam, gamma,
-                      work, qf)
-            junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
-                            csr_mov, cell_vmax, cell_jam, gamma, work, qf, qin, win, mov_scratch)
-            update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
-                        qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
-            link_flows(dt, link_c0, link_n, qf, qin, acc_link)
-            steps += 1
-        clock[0] = t0 + seg
-        signal_advance(seg, sig_state)
+    for k in range(n):
+        signal_greens(k * dt, dt, onset, shown, sig_phase_ptr, phase_mov_ptr, phase_mov,
+                      mov_signal, mov_green)
+        cell_pass(rho, y, cellp, classp, occ, work)
+        face_pass(cellp, classp, rho, work, qf, uf)
+        source_pass(t0 + k * dt, dt, link_c0, src_link, src_rates, src_bin, src_state,
+                    cellp, classp, work, qin, win)
+        sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work, qf)
+        junction_fluxes(link_i, mov_i, mov_cells, mov_beta, mov_prio, mov_green, csr_ptr,
+                        csr_mov, cellp, classp, work, qf, qin, win, mov_scratch)
+        update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
+                    qin, win, acc_cell[A_VHT], acc_cell[A_VKT], first)
+        link_flows(dt, link_c0, link_n, qf, qin, acc_link)
+        steps += 1
+    clock[0] = t0 + seg
+    signal_advance(seg, sig_state)
     return steps
 
 

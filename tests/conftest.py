@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.flux import K_DROP, K_LAW, K_WAVE
+from sim.params import Law
 from sim.scenario import parse_scenario
 from sim.simulator import Simulator
 
@@ -184,8 +186,19 @@ def occupancy(sim: Simulator) -> np.ndarray:
 
 
 def equilibrium_speed(sim: Simulator) -> np.ndarray:
-    """V_i(r) = v_max_i * (1 - (r / R_i) ** gamma_i), clipped at 0, per class and cell."""
+    """V_i(r) = v_max_i - P_i(r), clipped at 0, per class and cell (P_i of the class's law:
+    v_max_i (r / R_i) ** gamma_i for the power law, the triangle of docs/model.md otherwise,
+    written out here rather than taken from the kernels)."""
     net = sim.net
-    r = occupancy(sim)
-    v = net.cell_vmax * (1.0 - (r[None, :] / net.cell_jam) ** net.gamma[:, None])
+    r = occupancy(sim)[None, :]
+    x = r / net.cell_jam
+    vmax = net.cell_vmax
+    power = vmax * x ** net.gamma[:, None]
+    wave = net.classp[K_WAVE][:, None]
+    drop = net.classp[K_DROP][:, None]
+    xc = wave / (wave + (1.0 - drop) * vmax)
+    with np.errstate(divide="ignore"):
+        tri = np.where(x <= xc, drop * vmax * x / xc, vmax + wave - wave / x)
+    law = net.classp[K_LAW][:, None]
+    v = vmax - np.where(law == Law.TRIANGULAR, tri, power)
     return np.maximum(v, 0.0)

@@ -202,17 +202,22 @@ def toy_scenario(tmp_path: Path, car_flows: tuple[float, float]) -> str:
 
 
 def test_webster_matches_the_formula_on_a_toy_junction(tmp_path: Path) -> None:
-    # Cars alone, Greenshields: lane capacity v_max * jam / 4 = (50 / 3.6) * 0.15 / 4 veh/s
-    # = 1,875 veh/h. A: 1,875 veh/h on 2 lanes -> y = 0.5; B: 375 veh/h on 1 lane -> y = 0.2.
-    env = TrafficSignalEnv(scenario=toy_scenario(tmp_path, (1875.0, 375.0)),
+    # Cars alone, the default triangular law (v 50 km/h, jam 150 veh/km, wave c = 17 km/h,
+    # speed at capacity u = 0.99 v): lane capacity u c R / (c + u) = 1,898 veh/h. A: 0.5 of
+    # the two lanes' capacity; B: 0.2 of the one lane's. Lost time per phase: 3 s of yellow
+    # plus the default 2 s start-up lost time.
+    v, c, jam = 50 / 3.6, 17 / 3.6, 0.15
+    u = 0.99 * v
+    lane_cap = u * c * jam / (c + u)
+    flows_vh = (0.5 * 2 * lane_cap * 3600, 0.2 * lane_cap * 3600)
+    env = TrafficSignalEnv(scenario=toy_scenario(tmp_path, flows_vh),
                            demand_level="heavy", episode_s=900.0)
     env.reset(seed=0)
-    lane_cap = 50 / 3.6 * 0.15 / 4
     assert saturation_flow(env.sim.net, 0, [0.0, 1.0])[0] == pytest.approx(2 * lane_cap,
-                                                                          rel=1e-4)
+                                                                          rel=1e-6)
     y_a, y_b = 0.5, 0.2
-    lost = 2 * 3.0
-    c0 = (1.5 * lost + 5) / (1 - (y_a + y_b))          # 46.67 s
+    lost = 2 * (3.0 + 2.0)
+    c0 = (1.5 * lost + 5) / (1 - (y_a + y_b))          # 66.67 s
     g_a, g_b = (c0 - lost) * y_a / 0.7, (c0 - lost) * y_b / 0.7
     for flows in ("peak", "mean"):
         w = Webster(flows=flows)
@@ -223,29 +228,34 @@ def test_webster_matches_the_formula_on_a_toy_junction(tmp_path: Path) -> None:
         assert plan.optimal_cycle_s == pytest.approx(c0, rel=1e-3)
         assert plan.cycle_s == pytest.approx(c0, rel=1e-3)
         assert plan.effective_green_s == pytest.approx((g_a, g_b), rel=1e-3)
-        assert plan.phase_s == pytest.approx((g_a + 3, g_b + 3), rel=1e-3)
-    # Realised on the 15 s grid within [0.75, 1.5] C0 = [35, 70] s: 45 s as 30 + 15 (green
-    # shares 27:12 = 0.69 against 0.71 planned) beats 60 s as 45 + 15 (0.79).
-    assert w.plan_cycle_s == [45.0]
-    assert w.plan_green_s() == [[30.0, 15.0]]
+        assert plan.phase_s == pytest.approx((g_a + 5, g_b + 5), rel=1e-3)
+    # Realised on the 15 s grid within [0.75, 1.5] C0 = [50, 100] s (5 s lost per slot):
+    # 90 s as 60 + 30 (effective green shares 55:25 = 0.69 against 0.71 planned) beats 60 s
+    # as 45 + 15 (40:10 = 0.80) and 75 s as 45 + 30 (40:25 = 0.62).
+    assert w.plan_cycle_s == [90.0]
+    assert w.plan_green_s() == [[60.0, 30.0]]
 
 
 def test_webster_clamps_the_cycle(tmp_path: Path) -> None:
-    # Oversaturated (Y = 0.853 + 0.2 > 1): no optimum, the maximum cycle 120 s.
+    # Oversaturated (Y = 3200 / 3796 + 375 / 1898 = 1.04 > 1): no optimum, the maximum
+    # cycle 120 s (lane capacity 1,898 veh/h as above).
+    lane = 1898.12
     env = TrafficSignalEnv(scenario=toy_scenario(tmp_path, (3200.0, 375.0)), episode_s=900.0)
     env.reset(seed=0)
     w = Webster()
     w.reset(env)
-    assert w.plans[0].total_ratio == pytest.approx(3200 / 3750 + 0.2, rel=1e-3)
+    assert w.plans[0].total_ratio == pytest.approx(3200 / (2 * lane) + 375 / lane, rel=1e-3)
     assert math.isinf(w.plans[0].optimal_cycle_s)
     assert w.plans[0].cycle_s == 120.0
-    # Light (Y = 0.1 + 0.05): C0 = 14 / 0.85 = 16.5 s is raised to the minimum 30 s.
+    # Light (Y = 0.0988 + 0.0494): C0 = (1.5 * 10 + 5) / (1 - Y) = 23.5 s is raised to the
+    # minimum 30 s, whose 20 s of effective green split 2:1.
     env = TrafficSignalEnv(scenario=toy_scenario(tmp_path, (375.0, 93.75)), episode_s=900.0)
     env.reset(seed=0)
     w.reset(env)
-    assert w.plans[0].optimal_cycle_s == pytest.approx(14 / 0.85, rel=1e-3)
+    y = 375 / (2 * lane) + 93.75 / lane
+    assert w.plans[0].optimal_cycle_s == pytest.approx(20 / (1 - y), rel=1e-3)
     assert w.plans[0].cycle_s == 30.0
-    assert w.plans[0].effective_green_s == pytest.approx((16.0, 8.0), rel=1e-3)
+    assert w.plans[0].effective_green_s == pytest.approx((40 / 3, 20 / 3), rel=1e-3)
 
 
 def test_design_flows_follow_turning_ratios() -> None:
@@ -260,10 +270,16 @@ def test_design_flows_follow_turning_ratios() -> None:
     assert flows[:, k("eb_2")] == pytest.approx([0.8 * 0.3 + 0.25 * 0.04, 0.16])
     assert flows[:, k("eb_3")] == pytest.approx(0.8 * flows[:, k("eb_2")])
     assert flows[:, k("s1_out")] == pytest.approx([0.03 + 0.02, 0.02])
-    # A 50/50 mix on a one-lane 40 km/h street: ~1,580 pcu/h, the capacity measured for
-    # sim/scenarios/simple.yaml (1,980 at 50 km/h).
-    pcu = saturation_flow(net, k("n1_in"), [0.5, 0.5])[1] * 3600
-    assert pcu == pytest.approx(1577, rel=0.01)
+    # A 50/50 mix on a one-lane 40 km/h street. Pure-class lane capacities of the triangular
+    # law, u c R / (c + u) with u = 0.99 * 40 km/h: cars (c 17 km/h, R 150 /km) 1,784 veh/h,
+    # motorcycles (c 11 km/h, R 675 /km) 5,811 veh/h; the mix discharges at their harmonic
+    # mean weighted by vehicle shares, 2,730 veh/h = 1,775 pcu/h (pce 0.3).
+    u = 0.99 * 40.0
+    car, moto = 150 * 17 * u / (17 + u), 675 * 11 * u / (11 + u)
+    veh = 1.0 / (0.5 / car + 0.5 / moto)
+    got_veh, got_pcu = saturation_flow(net, k("n1_in"), [0.5, 0.5])
+    assert got_veh * 3600 == pytest.approx(veh, rel=1e-6)
+    assert got_pcu * 3600 == pytest.approx(veh * 0.65, rel=1e-6)
 
 
 # ---------------------------------------------------------------------- acceptance

@@ -31,7 +31,8 @@ flows = st.floats(0.0, 6000.0, allow_nan=False)
 
 @st.composite
 def class_specs(draw) -> dict:
-    """Either the default classes or random ones (gamma 1, 2 or in between; tau on or off)."""
+    """Either the default classes (triangular law) or random ones: power law (gamma 1, 2 or in
+    between) or triangular law (random backward wave and free-speed drop); tau on or off."""
     if draw(st.booleans()):
         return {}
 
@@ -39,9 +40,14 @@ def class_specs(draw) -> dict:
         spec = {
             "v_max_kmh": draw(st.floats(20.0, 100.0)),
             "jam_density_veh_per_km_lane": draw(st.floats(jam_lo, jam_hi)),
-            "gamma": draw(st.sampled_from([1.0, 2.0]) | st.floats(1.0, 3.0)),
             "tau_s": draw(st.none() | st.floats(1.0, 30.0)),
         }
+        if draw(st.booleans()):
+            spec["gamma"] = draw(st.sampled_from([1.0, 2.0]) | st.floats(1.0, 3.0))
+        else:
+            spec["law"] = "triangular"
+            spec["wave_speed_kmh"] = draw(st.floats(8.0, 25.0))
+            spec["free_speed_drop"] = draw(st.floats(0.005, 0.05))
         spec["pce"] = draw(st.floats(0.1, 1.0)) if pce is None else pce
         return spec
 

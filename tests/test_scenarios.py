@@ -298,3 +298,31 @@ def test_user_scenario_dropped_next_to_built_ins(tmp_path: Path,
     assert Simulator("extra").net.n_cells == Simulator("simple").net.n_cells
     with pytest.raises(ScenarioError, match="extra"):
         load_scenario("nothing-here")
+
+
+# ---------------------------------------------------------------------- pressure laws
+def _classes_of(classes: dict) -> tuple:
+    data = yaml.safe_load(builtin_path("simple").read_text())
+    data["classes"] = classes
+    return sim.scenario.parse_scenario(data).classes.params()
+
+
+def test_pressure_law_defaults_keep_old_files_physics() -> None:
+    """A class written before the triangular law (it gives gamma, no law) keeps the power law;
+    one that gives neither gets the triangular default; `law` given explicitly wins. Omitted
+    fields keep the built-in class's values."""
+    moto, car = _classes_of({"car": {"v_max_kmh": 50, "jam_density_veh_per_km_lane": 150,
+                                     "gamma": 2.0, "tau_s": 10}})
+    assert car.law == "power" and car.gamma == 2.0
+    assert moto.law == "triangular"  # the built-in motorcycle
+    _, car = _classes_of({"car": {"v_max_kmh": 40}})
+    assert car.law == "triangular" and car.rho_max == pytest.approx(0.15)
+    _, car = _classes_of({"car": {"law": "power"}})
+    assert car.law == "power" and car.gamma == 1.0
+    _, car = _classes_of({"car": {"law": "triangular", "gamma": 2.0}})
+    assert car.law == "triangular"
+    riemann = load_scenario("riemann").classes.params()
+    assert [p.law for p in riemann] == ["power", "power"]
+    assert [p.law for p in load_scenario("lagos").classes.params()] == ["triangular"] * 2
+    with pytest.raises(ScenarioError, match="law"):
+        _classes_of({"car": {"law": "greenshields"}})

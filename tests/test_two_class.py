@@ -34,10 +34,10 @@ DEFAULT_MOTO = {"v_max_kmh": 60.0, "jam_density_veh_per_km_lane": 675.0, "gamma"
                 "tau_s": 5.0, "pce": 0.3}
 DEFAULT_CAR = {"v_max_kmh": 50.0, "jam_density_veh_per_km_lane": 150.0, "gamma": 1.0,
                "tau_s": 10.0, "pce": 1.0}
-ODD_CLASS = {"v_max_kmh": 30.0, "jam_density_veh_per_km_lane": 900.0, "gamma": 1.5,
+ODD_CLASS = {"v_max_kmh": 40.0, "jam_density_veh_per_km_lane": 900.0, "gamma": 1.5,
              "tau_s": 2.0, "pce": 0.1}
-"""A class unlike both defaults; gamma * v_max stays below the cars', so the CFL step is
-the same whichever of these classes is absent."""
+"""A class unlike both defaults; its fastest wave, gamma * v_max = 60 km/h, equals the
+DEFAULT_MOTO's v_max, so the CFL step is the same whichever of these classes is absent."""
 
 FLOW = {"motorcycle": 1, "car": 2}  # columns of a demand profile point
 DENSITY = {"motorcycle": "motorcycle_veh_per_km_lane", "car": "car_veh_per_km_lane"}

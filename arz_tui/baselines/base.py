@@ -7,14 +7,14 @@ on the observation function chosen for learning.
 
 Quantities derived from the model (docs/model.md):
 
-- **Saturation flow** of a link: the maximum equilibrium flow of the two-class mixture, for a
-  given vehicle mix x_i (shares by vehicles). At occupancy r every class moves at
-  V_i(r) = v_max,i (1 - (r / R_i) ** gamma_i), so a flow Q (veh/s) with mix x has occupancy
-  r = Q sum_i pce_i x_i / V_i(r), i.e. Q(r) = r / sum_i (pce_i x_i / V_i(r)); the saturation
-  flow is max over r of Q(r). For cars alone this is max_r r (v_max - P(r)) = v_max R / 4
-  (1,875 veh/h/lane with the defaults); for a 50/50 mix at 50 km/h it is ~1,970 pcu/h/lane,
-  the value measured in sim/scenarios/simple.yaml. In this model a queue released at green
-  discharges at this capacity, so it is also the stop-line saturation flow.
+- **Saturation flow** of a link: the flow a standing queue discharges at, sustained, for a
+  given vehicle mix x_i (shares by vehicles). At the stop line the queue sends class i at the
+  capacity C_i = pce_i Q_i (car-equivalents/s; Q_i = max over rho of rho V_i(rho), the pure
+  class's capacity at the link's free speed, from its pressure law) times its share
+  rho_i / r of the occupancy, and the queue's composition settles where the departures have
+  the arrivals' mix, so Q = lanes / sum_i (x_i / Q_i): the vehicle-share-weighted harmonic mean
+  of the classes' capacities. For cars alone with the default triangular law this is 1,898
+  veh/h/lane; for a 50/50 mix at 50 km/h, ~2,890 veh/h/lane (~1,880 pcu/h with pce 0.3).
 - **Design flows**: the scenario's demand profile (scaled by the episode's demand level, without
   the per-episode noise, which a controller cannot know in advance) propagated from the sources
   through the turning ratios to every link.
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from arz_tui.env.config import DEMAND_LEVELS
+from sim.exact import capacity
 
 if TYPE_CHECKING:
     from arz_tui.env.traffic_env import TrafficSignalEnv
@@ -94,26 +95,26 @@ class Controller(ABC):
 # ---------------------------------------------------------------------- model quantities
 def saturation_flow(net: Network, link: int, shares: Sequence[float] | np.ndarray,
                     grid: int = 4001) -> tuple[float, float]:
-    """(veh/s, pcu/s) that `link` (all its lanes) carries at capacity for the vehicle mix
-    `shares` (fractions by vehicles per class; normalised here, equal shares if all zero).
+    """(veh/s, pcu/s) that `link` (all its lanes) discharges from a standing queue, sustained,
+    for the vehicle mix `shares` (fractions by vehicles per class; normalised here, equal
+    shares if all zero): the stop-line saturation flow of the model (module docstring).
 
-    Maximum over the occupancy r of the equilibrium flow Q(r) = r / sum_i pce_i x_i / V_i(r)
-    of the two-class model (see the module docstring).
+    Derived from the pressure law: a queue's last cell sends class i at its capacity C_i (in
+    car-equivalents) times its share rho_i / r, and the queue's composition settles where the
+    departures have the arrivals' mix x, so Q = 1 / sum_i (pce_i x_i / C_i) = lanes /
+    sum_i (x_i / Q_i), Q_i = max_rho rho V_i(rho) being the pure class's lane capacity at the
+    link's free speed. `grid` is kept for callers; the capacities are exact (bisection).
     """
+    del grid
     x = np.asarray(shares, dtype=np.float64)
     x = x / x.sum() if x.sum() > 0 else np.full(x.shape, 1.0 / x.size)
-    c0 = int(net.link_c0[link])
-    jam = net.cell_jam[:, c0]
-    vmax = net.link_vmax[:, link]
-    pce = net.pce
-    active = x > 0
-    r = np.linspace(0.0, float(jam[active].min()), grid)[1:-1]
-    inv = np.zeros_like(r)
-    for i in np.flatnonzero(active):
-        speed = vmax[i] * (1.0 - (r / jam[i]) ** net.gamma[i])
-        inv += pce[i] * x[i] / speed
-    q = float((r / inv).max())
-    return q, q * float((pce * x).sum())
+    lanes = float(net.link_lanes[link])
+    inv = 0.0
+    for i in np.flatnonzero(x > 0):
+        params = net.classes[i].model_copy(update={"v_max": float(net.link_vmax[i, link])})
+        inv += x[i] / capacity(params)
+    q = lanes / inv
+    return q, q * float((net.pce * x).sum())
 
 
 def propagate_flows(net: Network, source_rates: np.ndarray) -> np.ndarray:

@@ -81,8 +81,8 @@ class Webster(FixedTime):
        y = q / s.
     3. Critical flow ratio of a phase y_p = max over its movements; Y = sum_p y_p.
     4. Lost time L = n_phases (yellow_s + startup_lost_s). The model inserts an all-red
-       yellow at every change and a released queue discharges at capacity at once, so
-       `startup_lost_s` defaults to 0.
+       yellow at every change and discharges nothing during each signal's start-up lost
+       time (`lost_time_s` of the scenario), so `startup_lost_s` defaults to that.
     5. Cycle C0 = (1.5 L + 5) / (1 - Y), clamped to [min_cycle_s, max_cycle_s]
        (default 30-120 s); when Y >= max_ratio (default 0.95; oversaturated) the formula is
        meaningless and max_cycle_s is used.
@@ -110,7 +110,7 @@ class Webster(FixedTime):
 
     def __init__(self, flows: Literal["peak", "mean"] = "peak", common_cycle: bool = False,
                  min_cycle_s: float = 30.0, max_cycle_s: float = 120.0,
-                 max_ratio: float = 0.95, startup_lost_s: float = 0.0,
+                 max_ratio: float = 0.95, startup_lost_s: float | None = None,
                  peak_window_s: float = 900.0, cycle_range: tuple[float, float] = (0.75, 1.5),
                  offsets_s: float | Sequence[float] = 0.0) -> None:
         if flows not in ("peak", "mean"):
@@ -173,7 +173,8 @@ class Webster(FixedTime):
                 best = int(np.argmax(windows.sum(axis=0)))
                 y_design = windows[:, best]
                 t_design = float(centres[best:best + width].mean())
-            lost = info.yellow_s + self.startup_lost_s
+            startup = info.lost_time_s if self.startup_lost_s is None else self.startup_lost_s
+            lost = info.yellow_s + startup
             plans.append(webster_plan(info.node, y_design, lost, self.min_cycle_s,
                                       self.max_cycle_s, self.max_ratio, t_design))
         if self.common_cycle and plans:

@@ -32,7 +32,7 @@ def measure(state, cellp, classp, link_i, link_geo, link_vmax, queue_speed, acc_
     cell_vmax = cellp[0]
     link_c0 = link_i[0]
     link_n = link_i[1]
-    cell_speeds(rho, state[1], cell_vmax, cellp[1], classp[0], classp[1], occ, speed)
+    cell_speeds(rho, state[1], cell_vmax, cellp[1], classp, occ, speed)
     q_veh = per_link[LK_QUEUE_VEH]
     link_queues(link_c0, link_n, link_dx, rho, speed, queue_speed, 1e-4, q_veh,
                 per_link[LK_QUEUE_M])
