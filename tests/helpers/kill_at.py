@@ -27,7 +27,7 @@ def install(phase: str) -> None:
     from arz_tui.training import callbacks, trainer
 
     if phase == "before_first_checkpoint":
-        def save(self, wait=False):  # noqa: ANN001, ANN202
+        def save(self, wait=False):
             die()
         callbacks.AtomicCheckpointCallback.save_checkpoint = save
     elif phase == "during_checkpoint_write":
@@ -56,7 +56,7 @@ def install(phase: str) -> None:
             calls["evals"] += 1
             return real_evaluate(*args, **kwargs)
 
-        def log(self, locals_, globals_):  # noqa: ANN001, ANN202
+        def log(self, locals_, globals_):
             calls["n"] += 1
             if calls["evals"] == 2 and calls["n"] > 5:
                 die()
@@ -66,7 +66,7 @@ def install(phase: str) -> None:
     elif phase == "after_last_checkpoint":
         real_finish = trainer.RLTrainer._finish
 
-        def finish(self, writer):  # noqa: ANN001, ANN202
+        def finish(self, writer):
             writer.flush()
             die()
             return real_finish(self, writer)
