@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from arz_tui.errors import UserError
 from arz_tui.runstore import RunLayout
 from arz_tui.runstore.files import Unreadable
@@ -106,6 +108,21 @@ def _throughput(totals: dict[str, float]) -> float:
     return totals.get("vehicles_served", 0.0) / hours if hours > 0 else math.nan
 
 
+class _SignalQueues:
+    """A `run_episode` hook: queued vehicles on each signal's approaches at decisions."""
+
+    def __init__(self, n_signals: int) -> None:
+        self.total = np.zeros(n_signals)
+        self.decisions = 0
+
+    def __call__(self, env: Any, _action: Any) -> None:
+        self.total += env._signal_queue
+        self.decisions += 1
+
+    def mean(self) -> list[float]:
+        return (self.total / max(self.decisions, 1)).tolist()
+
+
 def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, seed: int,
                  model: str = "best", progress: Any = None) -> dict[str, Any]:
     """Per demand level, per controller: episode metrics' mean and 95 % interval. RL groups
@@ -141,7 +158,8 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
                                            root=run.parent))
 
     policies = {g.label: [controller(r, g.model(r, model)) for r in g.runs] for g in groups}
-    out: dict[str, Any] = {"levels": {}, "seeds": seeds, "scenario": env.config.scenario}
+    out: dict[str, Any] = {"levels": {}, "seeds": seeds, "scenario": env.config.scenario,
+                           "signals": [sig.node for sig in env.sim.net.signals]}
     for level in levels:
         rows: dict[str, Any] = {}
         controllers: list[tuple[str, list[Any]]] = [
@@ -149,12 +167,14 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
         controllers += [(name, [make_controller(name)]) for name in BASELINES]
         for label, ctrls in controllers:
             episodes_out = []
+            count = _SignalQueues(len(env.sim.net.signals))
+
             for ctrl in ctrls:
                 run_env = joint_env if isinstance(ctrl, PolicyController) and joint_env \
                     else env
                 for s in seeds:
                     totals = run_episode(run_env, ctrl, seed=s,
-                                         options={"demand_level": level})
+                                         options={"demand_level": level}, before_step=count)
                     totals["throughput_vph"] = _throughput(totals)
                     episodes_out.append(totals)
             row = {}
@@ -162,6 +182,7 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
                 m, h = mean_ci([e[metric] for e in episodes_out])
                 row[metric] = {"mean": m, "ci95": h}
             row["episodes"] = len(episodes_out)
+            row["signal_queue_veh"] = count.mean()
             row["kind"] = "rl" if label in policies else "baseline"
             rows[label] = row
             if progress is not None:
