@@ -59,9 +59,8 @@ def simulate(
                              f"[p(rho), v_max={p.v_max}]")
     if cells < 2:
         raise ValueError("cells must be >= 2")
-    w_min = min(v + _pressure(rho, p) for rho, v in ((rho_l, v_l), (rho_r, v_r)) if rho > 0) \
-        if max(rho_l, rho_r) > 0 else p.v_max
-    wave = p.max_wave_speed(w_min)
+    markers = [v + _pressure(rho, p) for rho, v in ((rho_l, v_l), (rho_r, v_r)) if rho > 0]
+    wave = p.max_wave_speed(min(markers, default=p.v_max))
     horizon = 0.25 * length / wave if t_end is None else float(t_end)
     if horizon < 0:
         raise ValueError("t_end must be >= 0")

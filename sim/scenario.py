@@ -314,6 +314,11 @@ class Scenario(_Model):
                         links[other.from_link].to_node != links[m.from_link].to_node):
                     raise ValueError(f"movements[{i}].yields_to: {key!r} is not another "
                                      "movement of the same junction")
+        # Sets built once: generated networks have thousands of movements.
+        fed = {m.to_link for m in self.movements}
+        node_keys: dict[str, set[str]] = {}
+        for m in self.movements:
+            node_keys.setdefault(links[m.from_link].to_node, set()).add(m.key)
         for n in self.nodes:
             if n.kind != "junction":
                 continue
@@ -323,7 +328,7 @@ class Scenario(_Model):
                     raise ValueError(f"movements: turn_ratio of movements from {lid!r} sums to "
                                      f"{total:g}, must be 1")
             for lid in outs[n.id]:
-                if not any(m.to_link == lid for m in self.movements):
+                if lid not in fed:
                     raise ValueError(f"movements: no movement feeds link {lid!r}")
         signal_nodes = [s.node for s in self.signals]
         if d := dupes(signal_nodes):
@@ -336,7 +341,7 @@ class Scenario(_Model):
                                  f"{len(s.phases)} phases")
             if s.min_green_s > s.max_green_s:
                 raise ValueError(f"signals[{i}].min_green_s: exceeds max_green_s")
-            own = {m.key for m in self.movements if links[m.from_link].to_node == s.node}
+            own = node_keys.get(s.node, set())
             for p, ph in enumerate(s.phases):
                 for key in ph.movements:
                     if key not in own:

@@ -127,6 +127,9 @@ class GridLayout:
         for r in range(self.rows):
             for c in range(self.cols):
                 self._junction_movements(junction_name(r, c))
+        self._by_approach: dict[tuple[str, str], list[Movement]] = {}
+        for m in self.movements:
+            self._by_approach.setdefault((m.junction, m.arrival), []).append(m)
 
     def _boundary(self, here: str, side: str, x: float, y: float, road: Road) -> None:
         ux, uy = _UNIT[side]
@@ -160,9 +163,8 @@ class GridLayout:
     def opposing(self, m: Movement) -> list[Movement]:
         """The movements a left turn `m` must find gaps in: the opposing approach's through
         and right turns (HCM's opposing flow)."""
-        opp = _OPPOSITE[m.arrival]
-        return [o for o in self.movements if o.junction == m.junction and o.arrival == opp
-                and o.turn in ("through", "right")]
+        group = self._by_approach.get((m.junction, _OPPOSITE[m.arrival]), [])
+        return [o for o in group if o.turn in ("through", "right")]
 
     def inbound(self, junction: str, side: str) -> str:
         return self._arms[(junction, side)][0]
