@@ -44,7 +44,8 @@ def assert_complete(lay: RunLayout, total: int = TOTAL) -> None:
     assert read_json(lay.summary)["step"] == total
     assert read_json(lay.final_manifest)["steps"] == total
     assert lay.final_model.is_file() and lay.final_buffer.is_file()
-    assert int(read_npz(lay.final_buffer)["pos"]) == total
+    buffer = read_npz(lay.final_buffer)  # rows of one transition per environment
+    assert int(buffer["pos"]) * buffer["observations"].shape[1] == total
     events = read_events(lay.metrics)
     assert events[-1].kind == "run_finished" and events[-1].step == total
     steps = list(read_npz(lay.evaluations)["timesteps"])
