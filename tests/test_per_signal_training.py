@@ -118,3 +118,36 @@ def test_bad_control_flag(flag, tmp_path, capsys):
         batch_main(["--control", flag, "--mode", "sanity"])
     assert exit_info.value.code == 2
     assert "--control" in capsys.readouterr().err
+
+
+def test_report_evaluates_a_per_signal_run_with_the_baselines(tmp_path):
+    from arz_tui.report.cli import main as report_main
+
+    assert batch_main([*_args(tmp_path, 96), "--no-sanity-checks"]) == 0
+    out = tmp_path / "report"
+    assert report_main(["ps", "--results-dir", str(tmp_path / "r"), "--demand", "heavy",
+                        "--episodes", "1", "--model", "final", "--out", str(out)]) == 0
+    report = read_json(out / "report.json")
+    rows = report["results"]["levels"]["heavy"] if "results" in report else \
+        report["levels"]["heavy"]
+    assert rows["ps"]["kind"] == "rl" and rows["max-pressure"]["kind"] == "baseline"
+    assert rows["ps"]["mean_delay_s"]["mean"] > 0
+    # The same seeded episode for every controller: the same vehicles arrive.
+    assert rows["ps"]["episodes"] == rows["fixed-time"]["episodes"] == 1
+
+
+def test_policy_controller_equals_the_vec_env_evaluation(tmp_path):
+    """The report's controller and the trainer's batched evaluation give one episode the same
+    totals (the same local observations, the same actions)."""
+    from arz_tui.baselines.runner import run_episode
+    from arz_tui.env import EnvConfig, TrafficSignalEnv
+    from arz_tui.training.per_signal import SignalPolicyController, run_signal_policy_episodes
+
+    assert batch_main([*_args(tmp_path, 96), "--no-sanity-checks"]) == 0
+    model = DQN.load(RunLayout(tmp_path / "r" / "ps").final_model, device="cpu")
+    config = EnvConfig.build(scenario=GRID, episode_s=300.0)
+    batched, _ = run_signal_policy_episodes(config, model, [77])
+    alone = run_episode(TrafficSignalEnv(config, joint_action=False),
+                        SignalPolicyController(model), seed=77)
+    for key in ("mean_delay_s", "vehicles_served", "mean_queue_veh"):
+        assert alone[key] == pytest.approx(batched[0][key], rel=1e-9), key

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from arz_tui.errors import UserError
 from arz_tui.runstore import RunLayout
 from arz_tui.runstore.files import Unreadable
@@ -47,6 +49,14 @@ def _run_env(run: Path) -> dict[str, Any]:
         raise UserError(f"{run.name} is not a readable run ({err.reason}); give a run or "
                         "group folder") from None
     return saved.env.model_dump(mode="json")
+
+
+def _run_control(run: Path) -> str:
+    """How the run's agent controls the signals (runs from before per-signal: joint)."""
+    try:
+        return str(getattr(read_config(run, run.parent).training, "control", "joint"))
+    except Unreadable:
+        return "joint"
 
 
 def _run_dqn(run: Path) -> dict[str, Any]:
@@ -98,6 +108,21 @@ def _throughput(totals: dict[str, float]) -> float:
     return totals.get("vehicles_served", 0.0) / hours if hours > 0 else math.nan
 
 
+class _SignalQueues:
+    """A `run_episode` hook: queued vehicles on each signal's approaches at decisions."""
+
+    def __init__(self, n_signals: int) -> None:
+        self.total = np.zeros(n_signals)
+        self.decisions = 0
+
+    def __call__(self, env: Any, _action: Any) -> None:
+        self.total += env._signal_queue
+        self.decisions += 1
+
+    def mean(self) -> list[float]:
+        return (self.total / max(self.decisions, 1)).tolist()
+
+
 def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, seed: int,
                  model: str = "best", progress: Any = None) -> dict[str, Any]:
     """Per demand level, per controller: episode metrics' mean and 95 % interval. RL groups
@@ -110,23 +135,46 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
     env_fields = {k: v for k, v in groups[0].env.items()
                   if k in EnvConfig.model_fields and k != "reward"}
     env_fields["random_demand_level"] = False
-    env = TrafficSignalEnv(EnvConfig.build(**env_fields))
+    config = EnvConfig.build(**env_fields)
+    per_signal = {r: _run_control(r) == "per-signal" for g in groups for r in g.runs}
+    # Per-signal policies act one phase per signal: every controller then drives that env
+    # (the baselines work either way), so all see the same episodes.
+    any_per_signal = any(per_signal.values())
+    env = TrafficSignalEnv(config, joint_action=not any_per_signal)
+    joint_env = TrafficSignalEnv(config) if any_per_signal and not all(
+        per_signal.values()) else None
     seeds = [seed + i for i in range(episodes)]
-    # Loaded without unpickling anything from the zips (see arz_tui.runstore.models).
-    policies = {g.label: [load_model(g.model(r, model), env, "cpu", dqn=_run_dqn(r),
-                                     root=r.parent) for r in g.runs]
-                for g in groups}
-    out: dict[str, Any] = {"levels": {}, "seeds": seeds, "scenario": env.config.scenario}
+
+    def controller(run: Path, path: Path) -> Any:
+        # Loaded without unpickling anything from the zips (see arz_tui.runstore.models).
+        if per_signal[run]:
+            from arz_tui.env.signal_vec_env import SignalVecEnv
+            from arz_tui.training.per_signal import SignalPolicyController
+
+            spaces = SignalVecEnv(config, n_replicas=1)
+            return SignalPolicyController(load_model(path, spaces, "cpu", dqn=_run_dqn(run),
+                                                     root=run.parent))
+        return PolicyController(load_model(path, joint_env or env, "cpu", dqn=_run_dqn(run),
+                                           root=run.parent))
+
+    policies = {g.label: [controller(r, g.model(r, model)) for r in g.runs] for g in groups}
+    out: dict[str, Any] = {"levels": {}, "seeds": seeds, "scenario": env.config.scenario,
+                           "signals": [sig.node for sig in env.sim.net.signals]}
     for level in levels:
         rows: dict[str, Any] = {}
         controllers: list[tuple[str, list[Any]]] = [
-            (g.label, [PolicyController(m) for m in policies[g.label]]) for g in groups]
+            (g.label, policies[g.label]) for g in groups]
         controllers += [(name, [make_controller(name)]) for name in BASELINES]
         for label, ctrls in controllers:
             episodes_out = []
+            count = _SignalQueues(len(env.sim.net.signals))
+
             for ctrl in ctrls:
+                run_env = joint_env if isinstance(ctrl, PolicyController) and joint_env \
+                    else env
                 for s in seeds:
-                    totals = run_episode(env, ctrl, seed=s, options={"demand_level": level})
+                    totals = run_episode(run_env, ctrl, seed=s,
+                                         options={"demand_level": level}, before_step=count)
                     totals["throughput_vph"] = _throughput(totals)
                     episodes_out.append(totals)
             row = {}
@@ -134,6 +182,7 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
                 m, h = mean_ci([e[metric] for e in episodes_out])
                 row[metric] = {"mean": m, "ci95": h}
             row["episodes"] = len(episodes_out)
+            row["signal_queue_veh"] = count.mean()
             row["kind"] = "rl" if label in policies else "baseline"
             rows[label] = row
             if progress is not None:

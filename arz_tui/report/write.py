@@ -28,6 +28,20 @@ def _cell(stat: dict[str, float], fmt: str) -> str:
     return f"{text} ± {fmt.format(h)}" if h and math.isfinite(h) and h > 0 else text
 
 
+def _per_signal(signals: list[str], rows: dict[str, Any]) -> list[str]:
+    """Mean queue on each signal's approaches per controller (networks of 2+ signals)."""
+    labels = [c for c in rows if len(rows[c].get("signal_queue_veh") or []) == len(signals)]
+    if len(signals) < 2 or not labels:
+        return []
+    lines = ["Mean queue on each signal's approaches at decisions (veh):", "",
+             "| signal | " + " | ".join(labels) + " |",
+             "|---|" + "|".join("---:" for _ in labels) + "|"]
+    for g, node in enumerate(signals):
+        lines.append(f"| {node} | " + " | ".join(
+            f"{rows[c]['signal_queue_veh'][g]:.1f}" for c in labels) + " |")
+    return [*lines, ""]
+
+
 def markdown(results: dict[str, Any], curves: dict[str, Any], command: str,
              images: list[str]) -> str:
     lines = [f"# arz-tui report: {results['scenario']}", "",
@@ -47,6 +61,7 @@ def markdown(results: dict[str, Any], curves: dict[str, Any], command: str,
             cells = [_cell(row[key], fmt) for key, _, fmt in COLUMNS]
             lines.append(f"| {name}{kind} | " + " | ".join(cells) + " |")
         lines.append("")
+        lines += _per_signal(results.get("signals") or [], rows)
     if curves:
         lines += ["## Learning curves", "",
                   "Evaluation reward per decision step (the reward's unit: each evaluation's "

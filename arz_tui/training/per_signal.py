@@ -150,3 +150,34 @@ def run_signal_policy_episodes(env_config: EnvConfig, model: Any, seeds: list[in
         vec.close()
     timespace = np.stack(rows) if rows else np.zeros((0, 0))
     return results, timespace
+
+
+class SignalPolicyController:
+    """A per-signal policy as a controller of a `TrafficSignalEnv` built with
+    `joint_action=False` (the report and the baseline runner drive controllers so): every
+    signal's local observation through the shared model, one phase per signal."""
+
+    name = "per-signal policy"
+
+    def __init__(self, model: Any, deterministic: bool = True, neighbours: bool = True) -> None:
+        self.model = model
+        self.deterministic = deterministic
+        self.neighbours = neighbours
+        self.view: Any = None
+
+    def reset(self, env: Any) -> None:
+        from arz_tui.env.local import LocalView
+
+        if env.codec is not None:
+            raise ValueError("a per-signal policy drives an env with one phase per signal "
+                             "(TrafficSignalEnv(..., joint_action=False))")
+        if self.view is None or self.view.env is not env:
+            self.view = LocalView(env, self.neighbours)
+        self.view.reset()
+
+    def act(self, observation: Any, env: Any) -> np.ndarray:
+        actions, _ = self.model.predict(self.view.observations(),
+                                        deterministic=self.deterministic)
+        actions = np.asarray(actions, dtype=np.int64)
+        # A phase the signal does not have keeps the shown one (as in SignalVecEnv).
+        return np.where(actions < self.view.n_phases, actions, env.sim.signal_phase())

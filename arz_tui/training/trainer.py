@@ -555,7 +555,6 @@ def check_n_envs(env_config: EnvConfig, config: TrainingConfig) -> None:
     """A replica count the run can honour: runs end exactly at total_timesteps (each batched
     step adds n_envs transitions) and the replicas fit in memory."""
     from arz_tui.env.vec_env import replicas_fit
-
     from arz_tui.training.per_signal import n_signals
 
     n, total = int(config.n_envs or 1), config.total_timesteps
