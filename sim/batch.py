@@ -111,7 +111,8 @@ class ReplicaSimulator(Simulator):
             acc_link=_replica_view(a.acc_link, n, index),
             src_state=_replica_view(a.src_state, n, index),
             sink_ghost_speed=_replica_view(a.sink_ghost_speed, n, index),
-            sig_state=_replica_view(a.sig_state, n, index))
+            sig_state=_replica_view(a.sig_state, n, index),
+            faces=_replica_view(a.faces, n, index))
         super().__init__(batch.base, arrays=views)
         self.src_rates = batch._store_rates(index, self.src_rates)
 
@@ -238,12 +239,12 @@ class BatchSimulator(Simulator):
     def _save(self, r: int) -> list[np.ndarray]:
         a = self.replicas[r].arrays
         return [a.state.copy(), a.acc_cell.copy(), a.acc_link.copy(), a.src_state.copy(),
-                a.sig_state.copy(), a.clock.copy()]
+                a.sig_state.copy(), a.clock.copy(), a.faces.copy()]
 
     def _restore(self, r: int, saved: list[np.ndarray]) -> None:
         a = self.replicas[r].arrays
         for dst, src in zip((a.state, a.acc_cell, a.acc_link, a.src_state, a.sig_state,
-                             a.clock), saved, strict=True):
+                             a.clock, a.faces), saved, strict=True):
             dst[...] = src
 
     def _advance_alone(self, r: int, seconds: float) -> int:
@@ -252,7 +253,7 @@ class BatchSimulator(Simulator):
         a, b = rep.arrays, one.arrays
         pairs = ((a.state, b.state), (a.acc_cell, b.acc_cell), (a.acc_link, b.acc_link),
                  (a.src_state, b.src_state), (a.sig_state, b.sig_state), (a.clock, b.clock),
-                 (a.sink_ghost_speed, b.sink_ghost_speed))
+                 (a.sink_ghost_speed, b.sink_ghost_speed), (a.faces, b.faces))
         for src, dst in pairs:
             dst[...] = src
         one.src_rates = rep.src_rates

@@ -61,6 +61,9 @@ class SimArrays:
     """(class, sink)."""
     sig_state: np.ndarray
     """(signal rows, signal)."""
+    faces: np.ndarray
+    """(F_ rows, class, cell): the face fluxes of the last substep, which the queue read-outs
+    use (sim.stepper F_ constants)."""
 
     @classmethod
     def zeros(cls, net: Network) -> SimArrays:
@@ -69,7 +72,8 @@ class SimArrays:
                    acc_link=np.zeros((N_LINK_ACC, NC, net.n_links)),
                    src_state=np.zeros((N_SRC_ROWS, NC, len(net.src_link))),
                    sink_ghost_speed=np.full((NC, len(net.sink_link)), -1.0),
-                   sig_state=np.zeros((N_SIGNAL_ROWS, len(net.signals))))
+                   sig_state=np.zeros((N_SIGNAL_ROWS, len(net.signals))),
+                   faces=np.zeros((N_FACE, NC, net.n_cells)))
 
 
 class Simulator:
@@ -126,8 +130,7 @@ class Simulator:
         self._requests = np.full(n_sig, -1, dtype=np.int64)
         self._occ = np.zeros(n)
         self._work = empty_work(NC, n)
-        self.faces = np.zeros((N_FACE, NC, n))
-        """Face arrays of the last substep (rows: sim.stepper F_ constants)."""
+        self.faces = arrays.faces
         self._mov_scratch = np.zeros((3, NC, net.mov_i.shape[1]))
         self._speed = np.zeros((NC, n))
         self._queue_class = np.zeros((NC, nl))
