@@ -123,8 +123,9 @@ def load_model(path: Path, env: Any, device: str = "cpu", dqn: dict[str, Any] | 
     from stable_baselines3 import DQN
 
     objects = custom_objects(path, env, dqn, root)
+    cls: Any = algorithm or DQN
     try:
-        return (algorithm or DQN).load(path, env=env if hasattr(env, "num_envs") else None,
+        return cls.load(path, env=env if hasattr(env, "num_envs") else None,
                                        device=device, custom_objects=objects, **kwargs)
     except (ValueError, KeyError, RuntimeError, zipfile.BadZipFile, EOFError, OSError) as err:
         # torch refusing a non-weights pickle lands here too (UnpicklingError is a

@@ -24,7 +24,9 @@ class TrainingSection(_Record):
     """The `training` part of training_config.json (a dumped TrainingConfig); the fields a
     reader relies on are typed, the rest is kept as saved."""
 
-    experiment_name: str
+    experiment_name: str | None = None
+    """Saved runs have it; a hand-written file in this shape may leave it to --name (the run
+    folder's name is what identifies a run)."""
     mode: str = "production"
     total_timesteps: int = Field(default=0, ge=0)
     device: str | None = None
