@@ -9,7 +9,9 @@ nearly full. Counting whole cells by their mean speed therefore loses up to a ce
 
 Here every cell gets a queued share of its vehicles:
 
-* its mean speed (flow / density over classes) is below v_q: all its vehicles (share 1);
+* its mean speed is below v_q: all its vehicles (share 1). The mean is weighted by
+  occupancy (a motorcycle counts for its pce), so a few motorcycles creeping through a stopped
+  car queue do not lift it above v_q;
 * it is not slow itself but holds an edge of a queue, and is taken to be two states side by
   side: the queue, with occupancy r_q, and moving traffic, with occupancy r_m. Conservation of
   the cell's occupancy r gives the queued fraction of its length f = (r - r_m) / (r_q - r_m),
@@ -43,20 +45,13 @@ from __future__ import annotations
 from sim.jit import inline_kernel, kernel
 
 MIN_DENSITY = 1e-4
-"""veh/m: a cell holding less is empty for queue purposes (0.005 vehicles in a 50 m cell)."""
+"""Car-equivalents per metre: a cell holding less is empty for queue purposes (0.005 cars in a
+50 m cell)."""
 
-Q_DENS, Q_SLOW, Q_SHARE, Q_LEN = 0, 1, 2, 3
-"""Rows of the scratch array of `queue_shares`: density over classes, 1.0 where the cell is
-slower than v_q, queued share of the cell's vehicles, queued share of its length."""
-N_QUEUE_ROWS = 4
-
-
-@inline_kernel
-def _queued_length(r, r_m, r_q):
-    """Queued fraction f of a cell of occupancy r made of moving traffic r_m and queue r_q."""
-    f = (r - r_m) / max(r_q - r_m, 1e-300)
-    f = f if r_q > r_m else 0.0
-    return min(max(f, 0.0), 1.0)
+Q_SLOW, Q_SHARE = 0, 1
+"""Rows of the scratch array of `queue_shares`: 1.0 where the cell is slower than v_q, queued
+share of the cell's vehicles."""
+N_QUEUE_ROWS = 2
 
 
 @inline_kernel
@@ -87,51 +82,34 @@ def _jam_of_mix(c, pce, rho, occ, cell_jam):
 
 
 @inline_kernel
-def _blocked(c, qf, dens, queue_speed):
+def _blocked(c, pce, qf, occ, queue_speed):
     """1.0 if what leaves cell c (a link's last) moves slower than v_q: a red, or a full
     downstream link."""
     out = 0.0
     for i in range(qf.shape[0]):
-        out += qf[i, c]
-    return 1.0 if out < queue_speed * dens[c] and dens[c] > MIN_DENSITY else 0.0
-
-
-@inline_kernel
-def _link_end_edges(c, c0, last, pce, cell_vmax, cell_jam, rho, occ, qf, qin,
-                    dens, slow, queue_speed):
-    """(r_m, r_q, is-edge) of the tail and of the head of cell c at a link end (first or
-    last cell of link [c0, last]), as six numbers."""
-    if c == last:
-        r_jam = _jam_of_mix(c, pce, rho, occ, cell_jam)
-        blocked = _blocked(c, qf, dens, queue_speed)
-        r_up = occ[c - 1] if c > c0 else _at_free_speed(c0, pce, cell_vmax, qin)
-        return (r_up, r_jam, blocked,
-                _at_free_speed(c, pce, cell_vmax, qf), r_jam, 1.0 - blocked)
-    # The first cell of a link with more than one cell: upstream of it, the arrivals (and no
-    # queue whose head it could hold).
-    return (_at_free_speed(c0, pce, cell_vmax, qin), occ[c + 1], slow[c + 1], occ[c + 1], 0.0, 0.0)
+        out += pce[i] * qf[i, c]
+    return 1.0 if out < queue_speed * occ[c] and occ[c] > MIN_DENSITY else 0.0
 
 
 @kernel
 def queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
                  queue_speed, qs):
-    """Fill the rows Q_DENS, Q_SLOW, Q_SHARE of `qs` (N_QUEUE_ROWS x cells) from the densities
+    """Fill the rows Q_SLOW, Q_SHARE of `qs` (N_QUEUE_ROWS x cells) from the densities
     `rho`, class speeds `speed`, occupancy `occ`, the flux out of every cell `qf` and into
     every link's first cell `qin` (veh/s, as the stepper's face arrays hold them)."""
     nc, n = rho.shape
-    dens = qs[Q_DENS]
     slow = qs[Q_SLOW]
     share = qs[Q_SHARE]
-    dens[:] = 0.0
+    # Slow: the occupancy-weighted mean speed (a motorcycle counts for its pce) below v_q.
     slow[:] = 0.0
     for i in range(nc):
+        a = pce[i]
         for c in range(n):
-            dens[c] += rho[i, c]
-            slow[c] += rho[i, c] * speed[i, c]
+            slow[c] += a * rho[i, c] * speed[i, c]
     for c in range(n):
         # Two selects, not `and`: a branch would stop the loop vectorising.
-        a = 1.0 if slow[c] < queue_speed * dens[c] else 0.0
-        slow[c] = a if dens[c] > MIN_DENSITY else 0.0
+        q = 1.0 if slow[c] < queue_speed * occ[c] else 0.0
+        slow[c] = q if occ[c] > MIN_DENSITY else 0.0
     # Every cell as if inside a link (neighbours c - 1 and c + 1); link ends are redone below.
     # A cell at both edges (between two slow cells) is taken as a tail.
     for c in range(1, n - 1):
@@ -145,10 +123,10 @@ def queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf,
         last = c0 + link_n[k] - 1
         # Last cell: tail behind a blocked exit, or head of a queue discharging through it.
         s = slow[last]
-        if s == 0.0 and dens[last] > MIN_DENSITY:
+        if s == 0.0 and occ[last] > MIN_DENSITY:
             r = occ[last]
             r_jam = _jam_of_mix(last, pce, rho, occ, cell_jam)
-            if _blocked(last, qf, dens, queue_speed) > 0.0:
+            if _blocked(last, pce, qf, occ, queue_speed) > 0.0:
                 r_up = occ[last - 1] if last > c0 else _at_free_speed(c0, pce, cell_vmax, qin)
                 s = _queued_share(r, r_up, r_jam)
             else:
@@ -166,33 +144,24 @@ def queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf,
 def link_queues(link_c0, link_n, link_dx, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
                 queue_speed, qs, out_veh, out_len):
     """Queued vehicles of each class on each link (`out_veh`, class x link) and metres of
-    queue on each link (`out_len`: slow cells and the queued fraction f of edge cells) at an
-    instant; `qs` is scratch for `queue_shares`."""
+    queue on each link (`out_len`: the length the queued vehicles take at jam, i.e. their
+    car-equivalents over the jam occupancy of each cell's mix) at an instant; `qs` is scratch
+    for `queue_shares`."""
     queue_shares(link_c0, link_n, cell_vmax, cell_jam, pce, rho, speed, occ, qf, qin,
                  queue_speed, qs)
     nc = rho.shape[0]
     share = qs[Q_SHARE]
-    slow = qs[Q_SLOW]
-    dens = qs[Q_DENS]
-    length = qs[Q_LEN]
     for k in range(link_c0.shape[0]):
         c0 = link_c0[k]
         c1 = c0 + link_n[k]
-        last = c1 - 1
         dx = link_dx[k]
         for i in range(nc):
             v = 0.0
             for c in range(c0, c1):
                 v += share[c] * rho[i, c]
             out_veh[i, k] = v * dx
+        metres = 0.0
         for c in range(c0, c1):
-            if c == c0 or c == last:
-                tm, tq, te, hm, hq, he = _link_end_edges(c, c0, last, pce, cell_vmax,
-                                                         cell_jam, rho, occ, qf, qin, dens,
-                                                         slow, queue_speed)
-            else:
-                tm, tq, te = occ[c - 1], occ[c + 1], slow[c + 1]
-                hm, hq, he = occ[c + 1], occ[c - 1], slow[c - 1]
-            edge = max(_queued_length(occ[c], tm, tq) * te, _queued_length(occ[c], hm, hq) * he)
-            length[c] = slow[c] + (1.0 - slow[c]) * edge
-        out_len[k] = length[c0:c1].sum() * dx
+            if share[c] > 0.0:
+                metres += share[c] * occ[c] / _jam_of_mix(c, pce, rho, occ, cell_jam)
+        out_len[k] = metres * dx

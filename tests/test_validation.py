@@ -139,3 +139,26 @@ def test_signal_physics_against_targets_and_theory(signal_physics) -> None:
     flat = exact.equilibrium_speed(exact.free_flow_density(0.6 * capacity / 3600.0, car), car)
     assert m.free_speed_ratio >= 0.95
     assert m.free_speed_ratio == pytest.approx(float(flat) / car.v_max, abs=0.005)
+
+
+@pytest.mark.parametrize("x", [0.5, 0.85])
+def test_approach_queue_matches_lwr_theory(x: float) -> None:
+    """Stopped vehicles stand between the stop line and the shock from the arrivals to the
+    jam (speed |s|) from the start of the effective red r until the start wave (speed c,
+    leaving the stop line at the end of r) meets that shock tau = |s| r / (c - |s|) later:
+    per cycle a mean of rho_jam (|s| (r + tau)^2 - c tau^2) / (2 C), in every cycle of the
+    arrival period (6,900 of the 7,200 s). 5 %: the first and last cycles of the episode are
+    partial (1 of 115 cycles each) and the start wave is smeared over a cell or two."""
+    q = approach_flow(x)
+    scn = isolated_approach(q)
+    car = compile_network(scn).classes[CAR_CLASS]
+    _, green = approach_theory()
+    s = -exact.red_queue_tail_speed(q / 3600.0, car)
+    c = car.wave_speed
+    r = PLAN.cycle_s - green
+    tau = s * r / (c - s)
+    per_cycle = car.rho_max * (s * (r + tau) ** 2 - c * tau**2) / (2.0 * PLAN.cycle_s)
+    arrivals = scn.duration_s - 300.0
+    expected = per_cycle * arrivals / scn.duration_s
+    run = run_plan(scn, slot_s=PLAN.cycle_s / 2)
+    assert run.link_queue_veh == pytest.approx(expected, rel=0.05)

@@ -159,7 +159,7 @@ class TrafficSignalEnv(gym.Env):
         self._queue_max = 0.0
         self._measure()
         self._before = self._now
-        self._signal_queue_before[:] = self._signal_queue
+        self._swap_signal_queue()
         self.last_metrics = None
         info = StepInfo(t=0.0, phase=_frozen(self.sim.signal_phase()), demand_level=level)
         return self.observe(), info
@@ -176,7 +176,7 @@ class TrafficSignalEnv(gym.Env):
         self._measure()
         m = self._metrics()
         self._before = self._now
-        self._signal_queue_before[:] = self._signal_queue
+        self._swap_signal_queue()
         self._previous_delay = m.delay_vs
         self.last_metrics = m
         self._step += 1
@@ -207,6 +207,12 @@ class TrafficSignalEnv(gym.Env):
                 self._signal_queue, self._totals, self._obs_out)
         self._now = self._totals.tolist()
 
+    def _swap_signal_queue(self) -> None:
+        """The cumulative queued vehicle-seconds per signal just measured become the
+        reference of the next interval; the next measurement overwrites the older buffer."""
+        self._signal_queue, self._signal_queue_before = (self._signal_queue_before,
+                                                         self._signal_queue)
+
     def _metrics(self) -> StepMetrics:
         now, before = self._now, self._before
         waited = now[T_WAIT] - before[T_WAIT]
@@ -215,7 +221,8 @@ class TrafficSignalEnv(gym.Env):
         span = self.interval
         queue = (now[T_QUEUE_VS] - before[T_QUEUE_VS] + waited) / span
         self._queue_max = max(self._queue_max, queue)
-        signal_queue = (self._signal_queue - self._signal_queue_before) / span
+        signal_queue = self._signal_queue - self._signal_queue_before
+        signal_queue *= 1.0 / span
         signal_queue.flags.writeable = False
         return StepMetrics(
             self.sim.t, self.interval, queue, now[T_QUEUE_M], waited / span,
