@@ -59,21 +59,24 @@ def random_steps_per_second(name: str, seconds: float = 2.0) -> tuple[float, flo
     return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
 
-def vec_transitions_per_second(vec, seconds: float, rng: np.random.Generator) -> float:
-    """Transitions/s of a VecEnv with random actions (automatic resets included)."""
+def vec_transitions_per_second(vec, seconds: float,
+                               rng: np.random.Generator) -> tuple[float, float]:
+    """(transitions per wall second, per CPU second) of a VecEnv with random actions
+    (automatic resets included)."""
     actions = rng.integers(vec.action_space.n, size=(256, vec.num_envs))
     vec.step(actions[0])
     k = 0
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     while time.perf_counter() - t < seconds:
         for a in actions[:64]:
             vec.step(a)
         k += 64
-    return k * vec.num_envs / (time.perf_counter() - t)
+    n = k * vec.num_envs
+    return n / (time.perf_counter() - t), n / (time.process_time() - c)
 
 
 def batched_env_rates(name: str, sizes: tuple[int, ...], rounds: int,
-                      seconds: float) -> dict[int, list[float]]:
+                      seconds: float) -> dict[int, list[tuple[float, float]]]:
     """Alternating rounds over the batch sizes (and the lone env as size 0), one process."""
     from arz_tui.env.vec_env import TrafficVecEnv
 
@@ -82,7 +85,7 @@ def batched_env_rates(name: str, sizes: tuple[int, ...], rounds: int,
     for vec in envs.values():
         vec.seed(0)
         vec.reset()
-    rates: dict[int, list[float]] = {0: [], **{n: [] for n in sizes}}
+    rates: dict[int, list[tuple[float, float]]] = {0: [], **{n: [] for n in sizes}}
     for _ in range(rounds):
         rates[0].append(random_steps_per_second(name, seconds))
         for n, vec in envs.items():
@@ -128,14 +131,17 @@ def main() -> None:
 
     sizes = (1, 2, 4, 8, 16, 32)
     rates = batched_env_rates(args.scenario, sizes, rounds=3, seconds=1.0)
-    print(f"batched env (TrafficVecEnv), {args.scenario}, random actions, transitions/s, "
-          "median of 3 alternating rounds (one process, one core):")
-    lone = float(np.median(rates[0]))
-    print(f"  lone TrafficSignalEnv   {lone:10,.0f}")
+    print(f"batched env (TrafficVecEnv), {args.scenario}, random actions, median of 3 "
+          "alternating rounds (one process, one core), transitions per wall second and per CPU "
+          f"second (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    lone = float(np.median([w for w, _ in rates[0]]))
+    lone_cpu = float(np.median([c for _, c in rates[0]]))
+    print(f"  lone TrafficSignalEnv   {lone:10,.0f} wall  {lone_cpu:10,.0f} CPU")
     for n in sizes:
-        r = float(np.median(rates[n]))
-        print(f"  N = {n:3d} replicas        {r:10,.0f}   ({r / lone:4.2f} x the lone env; "
-              f"rounds {min(rates[n]):,.0f}-{max(rates[n]):,.0f})")
+        wall = float(np.median([w for w, _ in rates[n]]))
+        cpu = float(np.median([c for _, c in rates[n]]))
+        print(f"  N = {n:3d} replicas        {wall:10,.0f} wall  {cpu:10,.0f} CPU   "
+              f"({cpu / lone_cpu:4.2f} x the lone env per CPU second)")
     if args.batched_only:
         return
 

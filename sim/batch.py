@@ -8,20 +8,16 @@ array is a regular slice, and `BatchSimulator.replicas[r]` is an ordinary `Simul
 single network whose arrays are views into the batch's: reading, resetting or re-seeding a
 replica is what it is for a lone simulator.
 
-Exactness. A lone simulator splits an interval at the end of each yellow/all-red and cuts each
-piece into equal CFL substeps; in one call over the batch, the pieces are cut at the union of
-all replicas' yellow ends. Where that gives a replica other substeps than it would take alone
-(a CFL step that does not divide the yellow times, e.g. riemann, simple), the batch leaves that
-replica out of the big call and steps it alone on a scratch simulator; likewise a replica whose
-clock differs from the batch's (reset while others ran). So a replica's trajectory is the lone
-simulator's to round-off, always; on lagos (3 s CFL step, 3 s yellows) every replica takes the
-big call.
+Exactness. A replica's substeps depend only on the interval, its CFL step and its clock
+(`sim.stepper.advance` cuts an interval into equal substeps; signal events need no boundary),
+so every replica with the batch's clock and step takes the big call and gets the lone
+simulator's trajectory bit for bit. A replica with another clock (reset while the others ran)
+or another step (`set_state` shortens it for a Riemann problem) is left out of the big call and
+stepped alone on a scratch simulator: exact as well, and as fast as a lone simulator.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -30,7 +26,7 @@ import numpy as np
 
 from sim.network import NC, Network, compile_network
 from sim.scenario import Scenario, load_scenario
-from sim.signals import CHANGE_LEFT, signal_requests
+from sim.signals import signal_requests
 from sim.simulator import SimArrays, Simulator
 from sim.stepper import SG_MIN_GREEN, SG_YELLOW
 
@@ -100,31 +96,6 @@ def _replica_view(a: np.ndarray, n: int, r: int) -> np.ndarray:
     return a.reshape(*a.shape[:-1], n, a.shape[-1] // n)[..., r, :]
 
 
-def substep_schedule(seconds: float, change_left: np.ndarray, dt_cfl: float) -> np.ndarray:
-    """(start, length) of every substep `sim.stepper.advance` takes over `seconds` from t = 0
-    with these yellow/all-red times left (requests already applied): the interval is cut at
-    each change's end and each piece into equal steps no longer than dt_cfl. Mirrors the
-    stepper's arithmetic; tests check it against the stepper's substep count."""
-    lefts = [float(x) for x in change_left if x > 0.0]
-    t, t_end = 0.0, float(seconds)
-    out: list[tuple[float, float]] = []
-    while t_end - t > 1e-9:
-        seg = t_end - t
-        for left in lefts:
-            if 0.0 < left < seg:
-                seg = left
-        n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
-        dt = seg / n
-        out.extend((t + k * dt, dt) for k in range(n))
-        t = t + seg
-        lefts = [left - seg if left - seg > 1e-9 else 0.0 for left in lefts if left > 0.0]
-    return np.array(out).reshape(-1, 2)
-
-
-def _same_schedule(a: np.ndarray, b: np.ndarray) -> bool:
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=0.0, atol=1e-9))
-
-
 class ReplicaSimulator(Simulator):
     """One replica of a batch: a `Simulator` of the single network on views of the batch's
     arrays. Its demand is written into the batch's; `advance` steps this replica alone."""
@@ -178,8 +149,6 @@ class BatchSimulator(Simulator):
         self.clocks = np.zeros(n)
         self.replicas: list[ReplicaSimulator] = []
         self._scratch: Simulator | None = None
-        self._schedules: dict[tuple, np.ndarray] = {}
-        self._harmless: dict[tuple, bool] = {}
         super().__init__(replicate_network(base, n))
         # The network's step (a lone simulator shortens it only in set_state, which replicas
         # do not offer).
@@ -211,6 +180,7 @@ class BatchSimulator(Simulator):
 
     def reset(self) -> None:
         """Every replica to its initial state; demand rates are kept."""
+        self.dt_cfl = self.net.dt_cfl
         for rep in self.replicas:
             rep.reset()
 
@@ -237,18 +207,15 @@ class BatchSimulator(Simulator):
         signal g of replica r should show. Returns the substeps of the batch call."""
         if phases is not None:
             self.apply_requests(np.asarray(phases).reshape(self.n_replicas, -1))
-        apart = self._stepped_apart(float(seconds))
+        apart = self._stepped_apart()
+        together = np.setdiff1d(np.arange(self.n_replicas), apart)
+        self.clock[0] = self.clocks[together[0]]
+        self.dt_cfl = self.replicas[together[0]].dt_cfl
         if apart.size == 0:
-            self.clock[0] = self.clocks[0]
             steps = super().advance(seconds)
             self.clocks[:] = self.clock[0]
             return steps
-        n = self.n_replicas
         saved = [self._save(r) for r in apart]
-        together = np.setdiff1d(np.arange(n), apart)
-        # The left-out replicas must not cut the big call's interval: their yellow is run alone.
-        self.sig_state.reshape(-1, n, len(self.base.signals))[CHANGE_LEFT, apart] = 0.0
-        self.clock[0] = self.clocks[together[0]]
         steps = super().advance(seconds)
         self.clocks[together] = self.clock[0]
         for r, arrays in zip(apart, saved, strict=True):
@@ -256,62 +223,17 @@ class BatchSimulator(Simulator):
             self._advance_alone(int(r), seconds)
         return steps
 
-    def _stepped_apart(self, seconds: float) -> np.ndarray:
-        """Replicas whose substeps in one batch call would differ from their own (see the
-        module doc): other clock than the majority, or other cuts of the interval."""
-        n, n_sig = self.n_replicas, len(self.base.signals)
-        left = self.sig_state[CHANGE_LEFT].reshape(n, n_sig)
-        cutting = (left > 0.0) & (left < seconds)
-        same_clock = self.clocks.min() == self.clocks.max()
-        if same_clock and not cutting.any():
+    def _stepped_apart(self) -> np.ndarray:
+        """Replicas whose substeps in the batch call would differ from their own: another
+        clock than the majority's (demand bins follow the clock) or another CFL step."""
+        clocks = self.clocks
+        steps = np.array([rep.dt_cfl for rep in self.replicas])
+        if clocks.min() == clocks.max() and steps.min() == steps.max():
             return np.zeros(0, dtype=np.int64)
-        if same_clock:
-            # The common case, checked once per set of cuts: any replica's cuts are a subset
-            # of all cuts, and on a network like lagos every subset gives the same substeps.
-            cut_set = tuple(np.unique(left[cutting]).tolist())
-            key = (seconds, cut_set)
-            if key not in self._harmless:
-                self._harmless[key] = self._subsets_aligned(seconds, cut_set)
-            if self._harmless[key]:
-                return np.zeros(0, dtype=np.int64)
-        times, counts = np.unique(self.clocks, return_counts=True)
-        apart = self.clocks != times[np.argmax(counts)]
-        cuts = np.where(cutting, left, 0.0)
-        cuts[apart] = 0.0
-        if not cuts.any():
-            return np.flatnonzero(apart)
-        rows, which = np.unique(np.sort(cuts, axis=1), axis=0, return_inverse=True)
-        which = which.reshape(-1)
-        own = [self._schedule(seconds, row) for row in rows]
-        # Keep the largest group of replicas with one schedule in the big call.
-        group_of = np.arange(len(rows))
-        for i in range(len(rows)):
-            for j in range(i):
-                if group_of[j] == j and _same_schedule(own[i], own[j]):
-                    group_of[i] = j
-                    break
-        members = np.bincount(group_of[which][~apart], minlength=len(rows))
-        best = int(np.argmax(members))
-        keep = (group_of[which] == best) & ~apart
-        union = np.unique(cuts[keep])
-        if not _same_schedule(self._schedule(seconds, union), own[best]):
-            keep &= which == best
-        return np.flatnonzero(~keep)
-
-    def _subsets_aligned(self, seconds: float, union: tuple[float, ...]) -> bool:
-        """Whether every subset of these cuts gives the substeps of all of them (subsets
-        enumerated up to 6 distinct cuts; more is decided replica by replica)."""
-        if len(union) > 6:
-            return False
-        everything = self._schedule(seconds, np.array(union))
-        return all(_same_schedule(self._schedule(seconds, np.array(sub, dtype=float)), everything)
-                   for k in range(len(union)) for sub in itertools.combinations(union, k))
-
-    def _schedule(self, seconds: float, cuts: np.ndarray) -> np.ndarray:
-        key = (seconds, *np.unique(cuts[cuts > 0.0]).tolist())
-        if key not in self._schedules:
-            self._schedules[key] = substep_schedule(seconds, cuts, self.net.dt_cfl)
-        return self._schedules[key]
+        pairs, counts = np.unique(np.stack([clocks, steps], axis=1), axis=0,
+                                  return_counts=True)
+        clock, step = pairs[np.argmax(counts)]
+        return np.flatnonzero((clocks != clock) | (steps != step))
 
     def _save(self, r: int) -> list[np.ndarray]:
         a = self.replicas[r].arrays
@@ -334,6 +256,7 @@ class BatchSimulator(Simulator):
         for src, dst in pairs:
             dst[...] = src
         one.src_rates = rep.src_rates
+        one.dt_cfl = rep.dt_cfl
         steps = one.advance(seconds)
         for dst, src in pairs:
             dst[...] = src

@@ -26,6 +26,15 @@ SCENARIO_DIR = Path(__file__).parent / "scenarios"
 SUFFIXES = (".yaml", ".yml", ".json")
 
 
+MAX_TOTAL_CELLS = 200_000
+"""Cells of all links together (a few MB of state; ~100x the largest built-in network)."""
+MIN_LINK_M = 1.0
+"""Shortest link, m (numerics.cell_length_m has the same floor)."""
+MIN_CELL_M = 0.05
+"""Shortest cell, m: fine enough for grid-convergence studies (0.25 m cells), while a cell of
+1 mm (a 1 mm link) would make every step 1,000x shorter than 1 m cells."""
+
+
 class ScenarioError(ValueError):
     """A scenario that cannot be loaded; the message is one line naming the bad field."""
 
@@ -373,6 +382,7 @@ class Scenario(_Model):
                 raise ValueError(f"initial[{i}]: segment [{seg.start_m}, {end}] m is not inside "
                                  f"link {seg.link!r}")
         self._check_initial_overlaps(links, moto, car)
+        self._check_size()
         for i, lid in enumerate(self.corridor):
             if lid not in links:
                 raise ValueError(f"corridor[{i}]: unknown link {lid!r}")
@@ -380,6 +390,24 @@ class Scenario(_Model):
                 raise ValueError(f"corridor[{i}]: {lid!r} does not follow "
                                  f"{self.corridor[i - 1]!r}")
         return self
+
+    def _check_size(self) -> None:
+        """Cells a simulator can hold and step at a usable speed: the time step follows the
+        shortest cell (CFL), so a 1 mm link makes every step 1,000x shorter."""
+        total = 0
+        for i, lk in enumerate(self.links):
+            n = lk.cells or max(1, round(lk.length_m / self.numerics.cell_length_m))
+            total += n
+            if lk.length_m < MIN_LINK_M:
+                raise ValueError(f"links[{i}] ({lk.id!r}): {lk.length_m:g} m long; the "
+                                 f"shortest link allowed is {MIN_LINK_M:g} m")
+            if lk.length_m / n < MIN_CELL_M:
+                raise ValueError(f"links[{i}] ({lk.id!r}): cells of {lk.length_m / n:.3g} m; "
+                                 f"the shortest allowed is {MIN_CELL_M:g} m (lengthen the link "
+                                 "or give fewer cells)")
+        if total > MAX_TOTAL_CELLS:
+            raise ValueError(f"links: {total:,} cells in all, at most {MAX_TOTAL_CELLS:,}; "
+                             "raise numerics.cell_length_m or shorten the network")
 
     def _check_initial_overlaps(self, links: dict[str, LinkSpec], moto: ARZParams,
                                 car: ARZParams) -> None:
@@ -478,7 +506,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     path = _locate(name_or_path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as err:
         detail = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {detail}") from None
     return parse_scenario(data, f"scenario file {str(path)!r}")

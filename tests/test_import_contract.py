@@ -24,7 +24,10 @@ SIM_FORBIDDEN = frozenset({"torch", "stable_baselines3", "gymnasium", "textual",
                            "sumolib"})
 TUI = frozenset({"textual", "textual_plotext", "textual_serve"})
 HEADLESS_PACKAGES = ("arz_tui.env", "arz_tui.training", "arz_tui.baselines", "arz_tui.report",
-                     "arz_tui.tuning", "arz_tui.netimport")
+                     "arz_tui.tuning", "arz_tui.runstore", "arz_tui.netimport")
+RUNSTORE_FORBIDDEN = ("arz_tui.training", "arz_tui.tui", "arz_tui.report", "arz_tui.tuning",
+                      "arz_tui.baselines", "arz_tui.cli")
+"""The run store is depended on by training, the TUI and report, never the reverse."""
 
 _IMPORT_ALL = r"""
 import importlib, json, pkgutil, sys
@@ -179,6 +182,34 @@ def test_headless_package_has_no_tui_import_statement(package):
     imports = static_imports([package])
     bad = {name: where for name, where in imports.items() if name in TUI}
     assert not bad, bad
+
+
+# ---------------------------------------------------------------- the run store
+def _first_party_imports(package: str) -> dict[str, list[str]]:
+    """Full names of the first-party modules `package`'s files import (not followed)."""
+    found: dict[str, list[str]] = {}
+    pkg_dir = REPO.joinpath(*package.split("."))
+    for path in sorted(pkg_dir.rglob("*.py")):
+        rel = path.relative_to(REPO).with_suffix("").parts
+        name = ".".join(rel[:-1] if rel[-1] == "__init__" else rel)
+        for imported, line in file_imports(path, name, rel[-1] == "__init__"):
+            if imported.split(".")[0] in FIRST_PARTY:
+                found.setdefault(imported, []).append(f"{path.relative_to(REPO)}:{line}")
+    return found
+
+
+def test_runstore_depends_on_no_user_of_it():
+    imports = _first_party_imports("arz_tui.runstore")
+    assert any(name.startswith("arz_tui.runstore.") for name in imports)  # the scan works
+    bad = {name: where for name, where in imports.items()
+           if name.startswith(RUNSTORE_FORBIDDEN)}
+    assert not bad, bad
+
+
+def test_runstore_package_import_loads_no_ml_stack():
+    """The TUI lists runs through the run store: importing it must not load torch or SB3."""
+    _, loaded = runtime_imports("arz_tui.runstore.reader")
+    assert not {"torch", "stable_baselines3", "textual"} & loaded
 
 
 # ---------------------------------------------------------------- the checks themselves

@@ -39,17 +39,17 @@ class Payload:
     def __init__(self, target: Path) -> None:
         self.target = str(target)
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (os.system, (f"touch {self.target}",))
 
 
-def _env():  # noqa: ANN202
+def _env():
     from arz_tui.env import EnvConfig, TrafficSignalEnv
 
     return TrafficSignalEnv(EnvConfig.build(scenario="riemann"))
 
 
-def _model(env):  # noqa: ANN001, ANN202
+def _model(env):
     from stable_baselines3 import DQN
 
     return DQN("MlpPolicy", env, buffer_size=100, learning_starts=10,
@@ -184,3 +184,36 @@ def test_crafted_pickles_in_a_run_never_run_on_resume_or_report(tmp_path: Path) 
     if report_best.returncode == 2:
         assert report_best.stderr.count("\n") == 1 and "unpickling" in report_best.stderr
     assert not marker.exists()
+
+
+@pytest.mark.slow
+def test_a_run_of_an_older_version_resumes_from_its_model_without_its_pickles(
+        tmp_path: Path) -> None:
+    """No manifests, pickled replay buffers (crafted here): the newest model zip is used, the
+    pickles are never opened, and the log says training goes on with an empty buffer."""
+    from arz_tui.runstore import RunLayout
+    from arz_tui.runstore.events import read_events
+
+    results = tmp_path / "r"
+    marker = tmp_path / "ran"
+    common = ["--mode", "sanity", "--scenario", "riemann", "--results-dir", str(results),
+              "--no-sanity-checks", "--name", "old"]
+    train = [sys.executable, "-m", "arz_tui.training.train"]
+    assert subprocess.run([*train, *common, "--timesteps", "60"], cwd=ROOT,
+                          capture_output=True, timeout=300).returncode == 0
+    lay = RunLayout(results / "old")
+    for path in [*lay.latest.glob("*.json"), *lay.latest.glob("*.npz"), lay.final_manifest,
+                 lay.final_buffer, lay.lock]:
+        path.unlink()
+    for model in lay.latest.glob("dqn_checkpoint_*_steps.zip"):
+        steps = model.name.split("_")[2]
+        (lay.latest / f"replay_buffer_{steps}_steps.pkl").write_bytes(
+            pickle.dumps(Payload(marker)))
+    resumed = subprocess.run([*train, *common, "--timesteps", "120", "--resume"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert not marker.exists()
+    logs = [e.data.get("message", "") for e in read_events(lay.metrics) if e.kind == "log"]
+    assert any("older version" in m and "empty replay buffer" in m for m in logs), logs
+    starts = [e for e in read_events(lay.metrics) if e.kind == "run_started"]
+    assert starts[-1].data["resumed_from"] == 60

@@ -33,6 +33,8 @@ def test_guard_rules() -> None:
     assert guard(request(origin="http://127.0.0.1:8000"), None, hosts) is None
     assert guard(request(origin="http://localhost:8000", host="localhost:8000"), None,
                  hosts) is None
+    assert guard(request(origin="http://localhost:8000"), None, hosts) is None
+    assert "foreign Origin" in guard(request(origin="http://localhost:9999"), None, hosts)
     assert "foreign Origin" in guard(request(origin="http://evil.example"), None, hosts)
     assert "foreign Origin" in guard(request(origin="null"), None, hosts)
     assert "without Origin" in guard(request(), None, hosts)

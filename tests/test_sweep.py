@@ -17,8 +17,8 @@ from arz_tui.training.train import main as batch_main
 def test_parse_seeds() -> None:
     assert parse_seeds("0,1,2") == [0, 1, 2]
     assert parse_seeds("3-5,1") == [1, 3, 4, 5]
-    assert parse_seeds("2,2") == [2]
-    for bad in ("", "a", "5-3", "-1"):
+    # A repeated seed, a single seed (no interval) and a typo'd range are refused.
+    for bad in ("", "a", "5-3", "-1", "2,2", "0,0", "7", "0-100000"):
         with pytest.raises(ValueError):
             parse_seeds(bad)
 
@@ -63,3 +63,55 @@ def test_bad_seeds_flag_is_one_line(tmp_path: Path, capsys) -> None:
     assert batch_main(["--seeds", "x", "--results-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--seeds" in err
+
+
+@pytest.mark.slow
+def test_killed_sweep_parent_takes_its_children_and_marks_the_group(tmp_path: Path) -> None:
+    """SIGKILL of the --seeds parent: the kernel stops its children (PR_SET_PDEATHSIG, each
+    saves a checkpoint on the SIGTERM), and the group reads as incomplete."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from arz_tui.runstore.claim import lock_holder
+    from arz_tui.runstore.reader import group_status, read_group, read_run_info
+    from arz_tui.runstore.records import GroupStatus
+
+    parent = subprocess.Popen([sys.executable, "-m", "arz_tui.training.train", "--mode", "quick",
+                               "--scenario", "riemann", "--no-sanity-checks", "--timesteps",
+                               "200000", "--seeds", "0,1", "--jobs", "2", "--name", "grp",
+                               "--results-dir", str(tmp_path)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    members = [tmp_path / "grp_s0", tmp_path / "grp_s1"]
+    deadline = time.time() + 120
+    holders: list[int | None] = [None, None]
+    while time.time() < deadline:
+        holders = [lock_holder(m) for m in members]
+        if all(h and h > 0 for h in holders):
+            break
+        time.sleep(0.2)
+    else:
+        parent.kill()
+        pytest.fail("the seeds did not start")
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(timeout=30)
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+
+    deadline = time.time() + 120
+    while time.time() < deadline and any(alive(h) for h in holders if h):
+        time.sleep(0.2)
+    assert not any(alive(h) for h in holders if h), "children outlived the sweep"
+    marker = read_group(tmp_path / "grp")
+    assert marker is not None and group_status(marker) == GroupStatus.INCOMPLETE
+    assert read_run_info(tmp_path / "grp", tmp_path).status == "group"
+    for member in members:  # stopped politely: interrupted, resumable
+        assert read_run_info(member, tmp_path).status == "interrupted"

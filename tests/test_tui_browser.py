@@ -31,7 +31,8 @@ FAST = 0.1  # refresh interval of the live tests, s
 EXPECTED = {  # name -> (status, table note)
     "riemann_quick": ("finished", ""),
     "lagos_production": ("interrupted", "resumable (r)"),
-    "simple_killed": ("interrupted", "no checkpoint"),
+    # Killed before its first checkpoint: resumable from step 0 (the name is not lost).
+    "simple_killed": ("interrupted", "from step 0 (r)"),
     "broken_run": ("unreadable", "bad config JSON"),
     "odd_events": ("unreadable", "corrupt run files"),
     "foreign_folder": ("unreadable", "not a run folder"),
@@ -223,7 +224,7 @@ async def test_selecting_runs_shows_their_details(results: Path) -> None:
 
 
 @pytest.mark.asyncio
-async def test_resume_only_for_an_interrupted_run_with_a_checkpoint(results: Path) -> None:
+async def test_resume_only_for_an_interrupted_run(results: Path) -> None:
     app = BrowserApp(results)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -231,12 +232,6 @@ async def test_resume_only_for_an_interrupted_run_with_a_checkpoint(results: Pat
         await pilot.pause()
         assert app.resumes == []
         assert any("riemann_quick" in n and "finished" in n for n in app.notes)
-
-        await go_to(pilot, "simple_killed")  # interrupted, but no checkpoint
-        await pilot.press("r")
-        await pilot.pause()
-        assert app.resumes == []
-        assert any("no checkpoint" in n for n in app.notes)
 
         await go_to(pilot, "broken_run")
         await pilot.press("r")
@@ -247,6 +242,12 @@ async def test_resume_only_for_an_interrupted_run_with_a_checkpoint(results: Pat
         await pilot.press("r")
         await pilot.pause()
         assert app.resumes == [("lagos_production", results)]
+
+        # Killed before its first checkpoint: resumes from step 0 (its name is not lost).
+        await go_to(pilot, "simple_killed")
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.resumes[-1] == ("simple_killed", results)
 
 
 @pytest.mark.asyncio
@@ -373,7 +374,8 @@ async def test_unreadable_entries_never_crash(results: Path, tmp_path: Path) -> 
                 await pilot.press(key)
         await pilot.press("c")
         await pilot.pause()
-        assert app.resumes == [("lagos_production", results)]
+        assert sorted(app.resumes) == [("lagos_production", results),
+                                       ("simple_killed", results)]
 
         # Malformed events appended to the selected run are skipped.
         await go_to(pilot, "riemann_quick")
@@ -404,7 +406,12 @@ def test_snapshot_of_the_browser(results: Path, monkeypatch: pytest.MonkeyPatch,
                                  snap_compare) -> None:
     # A relative results path, so the sub-title does not show tmp_path.
     monkeypatch.chdir(results.parent)
-    assert snap_compare(BrowserApp(Path("results")), terminal_size=(120, 40))
+    async def listed(pilot: Pilot) -> None:  # the folder is read in a worker
+        await wait_for(pilot, lambda: bool(screen_of(pilot.app).infos))
+        await pilot.pause(0.3)
+
+    assert snap_compare(BrowserApp(Path("results")), terminal_size=(120, 40),
+                        run_before=listed)
 
 
 async def test_seed_group_shows_aggregate_and_report(tmp_path: Path) -> None:
@@ -435,3 +442,66 @@ async def test_seed_group_shows_aggregate_and_report(tmp_path: Path) -> None:
         # A run without a report says how to make one.
         await go_to(pilot, "riemann_quick")
         assert "arz-tui report riemann_quick" in screen.query_one("#report").source
+
+
+@pytest.mark.asyncio
+async def test_hostile_folder_stays_responsive_and_unreadable(tmp_path: Path) -> None:
+    """FIFOs named like run files, markup and escape sequences in names, files linked out of
+    the results folder, wrong-typed JSON, 1e400 and an .npy header claiming 72 TiB."""
+    results = tmp_path / "results"
+    shutil.copytree(FIXTURES / "riemann_quick", results / "riemann_quick")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "aggregate.json").write_text(json.dumps({"name": "secret", "seeds": [0],
+                                                        "members": ["x"]}))
+    (outside / "group.json").write_text(json.dumps({"name": "g", "seeds": [0, 1],
+                                                    "members": ["a", "b"]}))
+    fifo_run = shutil.copytree(FIXTURES / "riemann_quick", results / "fifo_run")
+    for name in ("training_config.json", "logs/metrics.jsonl", "logs/training.log",
+                 "eval/summary.json", "eval/timespace_rl.npy"):
+        (fifo_run / name).unlink(missing_ok=True)
+        os.mkfifo(fifo_run / name)
+    marked = shutil.copytree(FIXTURES / "riemann_quick", results / "[bold red]x[link=evil]y")
+    saved = json.loads((marked / "training_config.json").read_text())
+    saved["env"]["scenario"] = "[/oops][blink]riemann"
+    (marked / "training_config.json").write_text(json.dumps(saved))
+    (results / "title\x1b]0;pwned\x07\x1b[2J").mkdir()
+    linked = results / "linked_group"
+    linked.mkdir()
+    (linked / "group.json").symlink_to(outside / "group.json")
+    (linked / "aggregate.json").symlink_to(outside / "aggregate.json")
+    typed = shutil.copytree(FIXTURES / "riemann_quick", results / "wrong_types")
+    (typed / "training_config.json").write_text(json.dumps(
+        {"training": {"experiment_name": ["x"], "total_timesteps": "many"}, "env": 5}))
+    huge = shutil.copytree(FIXTURES / "riemann_quick", results / "huge_numbers")
+    with open(huge / "logs" / "metrics.jsonl", "a") as fh:
+        fh.write('{"kind": "eval", "step": 1e400, "data": {"mean_reward": 1e400}}\n')
+    header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3000000, 3000000), }"
+    header += b" " * (118 - len(header)) + b"\n"
+    (huge / "eval" / "timespace_rl.npy").write_bytes(b"\x93NUMPY\x01\x00v\x00" + header)
+    (huge / "eval" / "summary.json").write_text('{"step": 1, "rl": {"x": 1e400}}')
+
+    app = BrowserApp(results, refresh_interval=FAST)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = screen_of(app)
+        await wait_for(pilot, lambda: len(screen.infos) == 7, timeout=10)
+        infos = screen.infos
+        assert infos["fifo_run"].status == "unreadable"
+        assert infos["linked_group"].status == "unreadable"
+        assert "outside" in (infos["linked_group"].reason or "")
+        assert infos["wrong_types"].status == "unreadable"
+        assert "wrong shape" in (infos["wrong_types"].reason or "")
+        assert infos["huge_numbers"].status == "finished"
+        weird = [n for n in infos if "title" in n]
+        assert weird and "\x1b" not in weird[0] and "\x07" not in weird[0]
+        for name in list(infos):
+            await go_to(pilot, name)
+            await pilot.press("3", "4", "5", "1")
+            await pilot.pause()
+        # The screen drew every name literally (no markup parsed, no link made).
+        await go_to(pilot, "[bold red]x[link=evil]y")
+        assert "[bold red]x[link=evil]y" in text_of(screen.query_one("#detail-header", Static))
+        assert table_rows(screen)["[bold red]x[link=evil]y"][1].startswith("[/oops]")
+        await go_to(pilot, "huge_numbers")
+        assert screen.query_one("#ts-rl", Heatmap).data is None  # 72 TiB header refused
+        assert app.is_running

@@ -61,9 +61,11 @@ def candidates(layout: RunLayout) -> list[Checkpoint]:
         if manifest is not None:
             buffer = manifest.path_of(layout.latest, ".npz")
             found.append(Checkpoint(steps, model, buffer, manifest))
-        elif model.is_file():
-            legacy = layout.legacy_checkpoint_buffer(steps)
-            found.append(Checkpoint(steps, model, legacy if legacy.is_file() else None))
+        elif model.is_file() and not layout.checkpoint_buffer(steps).exists():
+            # An older version's checkpoint (ours write the .npz buffer first and the manifest
+            # last, so a zip beside an .npz but without manifest is an interrupted write): its
+            # model only; its pickled replay buffer is never loaded.
+            found.append(Checkpoint(steps, model, None))
     return found
 
 
@@ -85,10 +87,6 @@ def problem(ckpt: Checkpoint, need_buffer: bool, hashes: bool = True) -> str | N
                 return f"{ckpt.model.name} is corrupt"
     except (zipfile.BadZipFile, OSError):
         return f"{ckpt.model.name} is not a readable zip"
-    if need_buffer:
-        return ("its replay buffer is an old pickle file, which arz-tui no longer loads "
-                "(loading a pickle can run code)" if ckpt.buffer is not None
-                else "it has no replay buffer")
     return None
 
 
@@ -104,11 +102,18 @@ def has_checkpoint(layout: RunLayout) -> bool:
 
 
 def choose(layout: RunLayout, need_buffer: bool) -> tuple[Checkpoint | None, list[str]]:
-    """The newest checkpoint whose files all verify, and a line for each newer one skipped."""
-    skipped = []
+    """The newest checkpoint whose files all verify, and a line for each newer one skipped.
+
+    A checkpoint of an older version (no manifest, a pickled replay buffer) is used for its
+    model only, and said so: training goes on with an empty replay buffer."""
+    skipped: list[str] = []
     for ckpt in candidates(layout):
         why = problem(ckpt, need_buffer)
         if why is None:
+            if ckpt.legacy and need_buffer:
+                skipped.append(f"checkpoint at step {ckpt.steps} is of an older version: its "
+                               "pickled replay buffer is not loaded (that could run code); "
+                               "continuing with an empty replay buffer")
             return ckpt, skipped
         skipped.append(f"checkpoint at step {ckpt.steps} skipped: {why}")
     return None, skipped

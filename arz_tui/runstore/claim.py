@@ -98,10 +98,18 @@ class RunClaim:
         """This claim created the folder (so it may remove it if nothing comes of the run)."""
         self.stale_pid = stale_pid
         """The pid in a lock file whose process had died without releasing the run."""
+        self.created_parent = False
+        """This claim created the results folder itself."""
 
     @property
     def held(self) -> bool:
         return self._fd is not None
+
+    def record_pid(self) -> None:
+        """Write this process's pid into the lock file (for others' error messages). A resume
+        does it once its checks passed, so a refused resume writes nothing at all."""
+        if self._fd is not None:
+            _record_pid(self._fd)
 
     def release(self) -> None:
         if self._fd is not None:
@@ -118,6 +126,8 @@ class RunClaim:
             try:
                 if {p.name for p in root.iterdir()} <= {LOCK_NAME}:
                     shutil.rmtree(root, ignore_errors=True)
+                if self.created_parent:
+                    root.parent.rmdir()  # only if empty: another run may have arrived
             except OSError:
                 pass
         self.release()
@@ -138,14 +148,18 @@ def _lock(lock: Path, name: str) -> tuple[int, int | None]:
         raise RunBusy(f"run {name} is in use by {who}; wait for it to end or stop it "
                       "(nothing was changed)") from None
     previous = _pid_in(lock)
+    return fd, previous if previous != os.getpid() else None
+
+
+def _record_pid(fd: int) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-    return fd, previous if previous != os.getpid() else None
 
 
 def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> RunClaim:
     """Create and lock a new run folder atomically; RunBusy / ArzError when the name is taken."""
     root = layout.root
+    parent_existed = root.parent.exists()
     check_results_dir(root.parent)
     if root.exists() or root.is_symlink():
         _reclaim_leftover(layout)
@@ -159,6 +173,7 @@ def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> 
                               f"({err.strerror or err}); give a writable --results-dir") from None
     try:
         fd, _ = _lock(tmp / LOCK_NAME, root.name)
+        _record_pid(fd)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -170,7 +185,9 @@ def claim_new(layout: RunLayout, hint: str = "pass --resume to continue it") -> 
         if err.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
             _refuse_existing(layout, hint)
         raise ResultsDirError(f"cannot create {root} ({err.strerror or err})") from None
-    return RunClaim(layout, fd, created=True, stale_pid=None)
+    claim = RunClaim(layout, fd, created=True, stale_pid=None)
+    claim.created_parent = not parent_existed
+    return claim
 
 
 def _reclaim_leftover(layout: RunLayout) -> None:

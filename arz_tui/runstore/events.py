@@ -188,7 +188,7 @@ def _plain(value: Any) -> Any:
 def make_payload(kind: EventKind, data: dict[str, Any]) -> dict[str, Any]:
     """`data` checked against the kind's payload model, as plain JSON-safe values."""
     model = PAYLOADS[kind]
-    clean = _plain(data)
+    clean: dict[str, Any] = _plain(data)
     model.model_validate(clean)  # raises on a field of the wrong type: a bug of ours
     return clean
 
@@ -228,7 +228,7 @@ class Event(BaseModel):
                 or not math.isfinite(step) or not math.isfinite(stamp)):
             raise ValueError("malformed event")
         try:
-            return cls(kind=EventKind(raw.get("kind")), step=int(step), data=data,
+            return cls(kind=EventKind(str(raw.get("kind"))), step=int(step), data=data,
                        time=float(stamp))
         except (ValidationError, ValueError, TypeError) as err:
             raise ValueError(f"not an event: {err}") from None

@@ -199,7 +199,8 @@ def read_npy(path: Path, root: Path | None = None, cap: int = ARRAY_CAP) -> np.n
     _check_npy_header(fh, path, st.st_size, cap)
     fh.seek(0)
     try:
-        return np.load(fh, allow_pickle=False)
+        array: np.ndarray = np.load(fh, allow_pickle=False)
+        return array
     except (ValueError, OSError, EOFError) as err:
         raise Unreadable(path, f"unreadable array ({str(err).splitlines()[0][:60]})") from None
 

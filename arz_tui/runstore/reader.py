@@ -118,8 +118,6 @@ def group_status(marker: GroupMarker) -> GroupStatus:
 def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
     """What a browser lists about one results folder entry; never raises."""
     root = Path(root) if root is not None else path.parent
-    if path.is_symlink() and not inside(path, root):
-        return RunInfo.unreadable(path, "points outside the results folder")
     if not inside(path, root):
         return RunInfo.unreadable(path, "points outside the results folder")
     if not path.is_dir():
@@ -165,7 +163,10 @@ def read_run_info(path: Path, root: Path | None = None) -> RunInfo:
     training = config.training if config else None
     total = training.total_timesteps if training else (
         getattr(started, "total_timesteps", None))
-    status = (status_from_events(events, alive=holder is not None) if events
+    # The lock tells a live run from a killed one; runs of older versions (no lock file)
+    # fall back to the pid their start event recorded.
+    alive = holder is not None if lay.lock.exists() else None
+    status = (status_from_events(events, alive=alive) if events
               else RunStatus.RUNNING if holder is not None else RunStatus.INTERRUPTED)
     scenario = config.env.scenario if config else getattr(started, "scenario", None)
     mode = training.mode if training else getattr(started, "mode", None)
@@ -209,7 +210,8 @@ def read_timespace(path: Path, root: Path | None = None) -> np.ndarray | None:
         return None
     if data.ndim != 2 or data.size == 0 or data.dtype.kind not in "biuf":
         return None
-    return np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
+    clean: np.ndarray = np.nan_to_num(data.astype(float), nan=0.0, posinf=0.0, neginf=0.0)
+    return clean
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class CurvePoint(BaseModel):
 class Aggregate(_Record):
     """aggregate.json: mean and 95 % interval over the seeds that finished."""
 
-    name: str
+    name: str = ""
     seeds: list[int]
     members: list[str]
     finished: list[str] = []

@@ -1,4 +1,5 @@
-"""Training core: configs and modes, sanity checks, RLTrainer, callbacks, results store.
+"""Training core: configs and modes, sanity checks, RLTrainer, callbacks (the results folder's
+format belongs to `arz_tui.runstore`).
 
 Importable without textual. Names are loaded on first use (PEP 562), so a light user such as the
 TUI can read configs and run folders without importing numba, gymnasium, torch or SB3.

@@ -6,6 +6,7 @@ learns, that says what task it learns.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -20,6 +21,8 @@ Control = Literal["auto", "joint", "per-signal"]
 PER_SIGNAL_ABOVE = 3
 """`control="auto"` controls networks with more signals than this per signal."""
 Device = Literal["cpu", "cuda", "auto"]
+MAX_HIDDEN_WEIGHTS = 20_000_000
+"""Weights between hidden layers (the Q-network and its target: ~160 MB of float32)."""
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
@@ -63,14 +66,18 @@ class DQNHyperparameters(_Model):
                                         "training over which epsilon decays.")
     exploration_initial_eps: float = Field(default=1.0, ge=0, le=1, description="Initial epsilon.")
     exploration_final_eps: float = Field(default=0.05, ge=0, le=1, description="Final epsilon.")
-    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1,
-                                description="Hidden layer sizes of the Q-network.")
+    net_arch: list[int] = Field(default_factory=lambda: [64, 64], min_length=1, max_length=8,
+                                description="Hidden layer sizes of the Q-network (1-8 layers).")
 
     @field_validator("net_arch")
     @classmethod
     def _positive_layers(cls, layers: list[int]) -> list[int]:
         if any(n < 1 or n > 4096 for n in layers):
             raise ValueError("every layer size must be between 1 and 4096")
+        weights = sum(a * b for a, b in itertools.pairwise(layers))
+        if weights > MAX_HIDDEN_WEIGHTS:
+            raise ValueError(f"{weights:,} weights between hidden layers, at most "
+                             f"{MAX_HIDDEN_WEIGHTS:,}: use fewer or smaller layers")
         return layers
 
     @model_validator(mode="after")

@@ -103,12 +103,20 @@ def _load_config_file(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None
         raise UserError(f"--config {path}: not valid JSON/YAML ({first})") from None
     if not isinstance(data, dict):
         raise UserError(f"--config {path}: expected a mapping of TrainingConfig fields")
-    if "training" in data:  # a saved training_config.json
-        training = data["training"]
-        env = data.get("env")
-        if not isinstance(training, dict) or (env is not None and not isinstance(env, dict)):
-            raise UserError(f"--config {path}: 'training' and 'env' must be mappings")
-        return dict(training), dict(env) if env else None
+    if "training" in data:  # a saved training_config.json: the run store's record
+        from pydantic import ValidationError
+
+        from arz_tui.runstore.records import SavedRunConfig
+
+        try:
+            saved = SavedRunConfig.model_validate(data)
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise UserError(f"--config {path}: not a saved run config ({where}: "
+                            f"{first['msg']})") from None
+        env = saved.env.model_dump(mode="python", exclude_unset=True)
+        return saved.training.model_dump(mode="python", exclude_unset=True), env
     return dict(data), None
 
 
@@ -240,6 +248,7 @@ def run_sweep(args: argparse.Namespace, argv: list[str]) -> int:
         raise UserError(f"{group.root} exists and is not a seed group; choose another --name")
     # The group folder is held for the sweep's life: a second sweep of the name fails now.
     claim = claim_existing(group) if group.root.exists() else claim_new(group)
+    claim.record_pid()
     try:
         write_marker(results, name, seeds, GroupStatus.RUNNING, os.getpid())
         return _sweep(args, argv, seeds, env_config, training_config)
@@ -253,11 +262,11 @@ def _sweep(args: argparse.Namespace, argv: list[str], seeds: list[int], env_conf
     from rich.console import Console
     from rich.table import Table
 
+    from arz_tui.runstore import GroupLayout
     from arz_tui.training.sweep import aggregate, run_seeds
 
     name = training_config.experiment_name
     results = training_config.results_dir
-    group = results / name
     console = Console(highlight=False)
     console.print(f"[bold]{name}[/]: {len(seeds)} seeds ({', '.join(map(str, seeds))}), "
                   f"{args.jobs} at a time, {training_config.mode} mode on "
@@ -281,7 +290,7 @@ def _sweep(args: argparse.Namespace, argv: list[str], seeds: list[int], env_conf
                          else f"{m['mean']:.1f} ± {m['ci95'] or 0:.1f}")
         table.add_row(key, *cells)
     console.print(table)
-    console.print(f"aggregate in {group / 'aggregate.json'}")
+    console.print(f"aggregate in {GroupLayout(results, name).aggregate}")
     codes = [r.code for r in runs if r.code not in (None, 0)]
     if any(c == 130 for c in codes):
         return 130

@@ -245,6 +245,7 @@ class RLTrainer:
             self._claim.release()
             self._claim = None
             raise
+        self._claim.record_pid()
         if self._claim.stale_pid:
             self._notes.append(f"took over from process {self._claim.stale_pid}, which had "
                                "died without releasing the run")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from textual.app import App
@@ -64,13 +63,20 @@ class ArzApp(App):
         if self._active_run() is not None:
             self.notify("finish or stop the current run first", severity="warning")
             return
-        config = message.results_dir / message.name / "training_config.json"
+        from rich.markup import escape
+
+        from arz_tui.runstore import RunLayout, Unreadable
+        from arz_tui.runstore.reader import read_config
+
+        run = RunLayout(message.results_dir / message.name)
+        config = run.config
         try:
-            saved = json.loads(config.read_text(encoding="utf-8"))
-            name = str(saved["training"]["experiment_name"])
-        except (OSError, ValueError, KeyError, TypeError):
-            self.notify(f"cannot resume {message.name}: its training_config.json is unreadable",
-                        severity="error")
+            name = read_config(run.root, message.results_dir).training.experiment_name
+        except Unreadable as err:
+            why = (err.reason if config.exists() or config.is_symlink() else
+                   "it was stopped before its settings were saved; start it again from the "
+                   "form (the name is free)")
+            self.notify(escape(f"cannot resume {message.name}: {why}"), severity="error")
             return
         args = ["--config", str(config), "--resume", "--results-dir", str(message.results_dir)]
         self.push_screen(RunScreen(args, name, message.results_dir))

@@ -6,8 +6,11 @@ log, and a comparison of two marked runs. A timer re-lists the folder about once
 (re-reading only runs whose files changed) and tails the highlighted run's metrics.jsonl, so
 a run started with `arz-tui --batch` in another terminal appears and its curves grow live.
 
-Nothing a folder contains can crash the screen: half-written, corrupt and foreign entries
-are listed as "unreadable" with the reason, and no file outside the results folder is read.
+Nothing a folder contains can crash or freeze the screen: every file is read in a worker
+thread (never on the UI thread: a FIFO or a slow disk cannot block it) through the run store,
+which opens only regular files inside the results folder, with size caps; half-written,
+corrupt and foreign entries are listed as "unreadable" with the reason; every string from disk
+is shown as plain text (never Rich markup) with control characters replaced.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from rich.cells import cell_len
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import (
@@ -35,21 +42,25 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker
 
-from arz_tui.runstore import Event, JsonlTail, RunLayout
+from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
+from arz_tui.runstore.files import Unreadable, text_tail
+from arz_tui.runstore.layout import report_dir
 from arz_tui.runstore.reader import (
+    FileEntry,
     RunInfo,
     log_tail,
     model_files,
+    printable,
     read_aggregate,
+    read_config,
     read_run_info,
     read_summary,
     read_timespace,
 )
-from arz_tui.runstore.files import maybe_record
-from arz_tui.runstore.records import SavedRunConfig
-from arz_tui.training.monitor import RunState, Series, load_state
+from arz_tui.runstore.records import Aggregate, SavedRunConfig, Summary
+from arz_tui.training.monitor import RunState, load_state
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.widgets import Heatmap, Line, SeriesPlot
 
@@ -137,27 +148,24 @@ def _steps(info: RunInfo) -> str:
     return f"{info.steps:,}/{info.total:,}" if info.total else f"{info.steps:,}"
 
 
-def _inside(path: Path, root: Path) -> bool:
-    """Whether `path` (links followed) lies inside `root`."""
-    try:
-        path.resolve().relative_to(root.resolve())
-    except (ValueError, OSError, RuntimeError):
-        return False
-    return True
-
-
-def repair(state: RunState) -> RunState:
-    """Trim every Series of `state` to as many y as x values: `Series.add` appends x before
-    converting y, so an event with a non-numeric value leaves one x too many (and a plot of
-    unequal lists would fail to draw)."""
-    for value in vars(state).values():
-        if isinstance(value, Series) and len(value.x) != len(value.y):
-            n = min(len(value.x), len(value.y))
-            del value.x[n:], value.y[n:]
-    return state
+def plain(value: Any) -> Text:
+    """A value from disk as plain text: never parsed as Rich markup."""
+    return Text(printable("-" if value is None or value == "" else value))
 
 
 # ---------------------------------------------------------------------- listing
+def _widths(rows: list[tuple[Any, ...]]) -> list[int]:
+    """Width of each run-table column: its label's or its widest cell's."""
+    return [max([cell_len(label)] + [cell_len(r[i].plain if isinstance(r[i], Text) else str(r[i]))
+                                     for r in rows])
+            for i, (_, label) in enumerate(RUN_COLUMNS)]
+
+
+def _finite(value: Any) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 def _stat_key(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
@@ -189,31 +197,19 @@ class RunLister:
                                             lay.final_model, lay.checkpoints))
 
     def _read(self, path: Path) -> RunInfo:
-        name = path.name
-        if not _inside(path, self.root):
-            return RunInfo(name, path, "unreadable", reason="points outside the results folder")
-        if not path.is_dir():
-            why = ("a broken link" if path.is_symlink() and not path.exists()
-                   else "not a run folder (a plain file)")
-            return RunInfo(name, path, "unreadable", reason=why)
-        lay = RunLayout(path)
-        if not (_inside(lay.config, self.root) and _inside(lay.metrics, self.root)):
-            return RunInfo(name, path, "unreadable",
-                           reason="its files link outside the results folder")
         signature = self._signature(path)
-        cached = self._cache.get(name)
+        cached = self._cache.get(path.name)
         if cached and cached.signature == signature and cached.info.status != "running":
             return cached.info
         try:
             info = read_run_info(path, self.root)
-        except Exception as err:  # a foreign folder must never take the browser down
-            info = RunInfo(name, path, "unreadable",
-                           reason=f"unreadable run files ({type(err).__name__}: {err})")
-        if info.status == "unknown":
-            info = RunInfo(name, path, "unreadable", scenario=info.scenario, mode=info.mode,
-                           total=info.total, has_checkpoint=info.has_checkpoint,
-                           reason="no events (logs/metrics.jsonl missing or empty)")
-        self._cache[name] = _Cached(signature, info)
+        except OSError as err:  # e.g. a folder this user may not enter
+            info = RunInfo.unreadable(path, f"unreadable run files ({err.strerror or err})")
+        if info.status == RunStatus.UNKNOWN:
+            info = RunInfo.unreadable(path, "no events (logs/metrics.jsonl missing or empty)",
+                                      scenario=info.scenario, mode=info.mode,
+                                      total=info.total, has_checkpoint=info.has_checkpoint)
+        self._cache[path.name] = _Cached(signature, info)
         return info
 
     def list(self) -> list[RunInfo]:
@@ -232,6 +228,91 @@ class RunLister:
                           key=lambda r: (-(r.date or 0.0), r.name))
         unreadable = sorted((r for r in runs if r.status == "unreadable"), key=lambda r: r.name)
         return readable + unreadable
+
+
+# ---------------------------------------------------------------------- reading, in workers
+@dataclass
+class RunDetails:
+    """Everything the detail tabs show of one run, read from disk in a worker."""
+
+    name: str
+    reset: bool
+    """A newly selected run: the events start from the beginning of its metrics.jsonl."""
+    events: list[Event]
+    config: SavedRunConfig | None = None
+    config_problem: str | None = None
+    summary: Summary | None = None
+    timespace: dict[str, np.ndarray | None] | None = None
+    files: list[FileEntry] | None = None
+    log: list[str] | None = None
+    report: str = ""
+    aggregate: Aggregate | None = None
+
+
+ArrayCache = dict[Path, tuple[tuple[int, int] | None, np.ndarray | None]]
+
+
+def _timespace(path: Path, root: Path, cache: ArrayCache) -> np.ndarray | None:
+    """A time-space diagram, re-read only when its file changed (the tabs refresh every
+    second; the arrays are MBs)."""
+    key = _stat_key(path)
+    hit = cache.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    data = read_timespace(path, root)
+    cache[path] = (key, data)
+    return data
+
+
+def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
+                 cache: ArrayCache | None = None) -> RunDetails:
+    """Read what the tabs show of `info` (the events since `tail`'s last read); never raises."""
+    path = info.path
+    details = RunDetails(info.name, reset, tail.read() if tail is not None else [])
+    details.report = text_tail(report_dir(path.parent, path.name) / "report.md", root,
+                               cap=256 * 1024)
+    if info.status == RunStatus.GROUP:
+        details.aggregate = read_aggregate(path, root)
+        return details
+    if info.status == RunStatus.UNREADABLE:
+        return details
+    lay = RunLayout(path)
+    try:
+        details.config = read_config(path, root)
+    except Unreadable as err:
+        details.config_problem = err.reason
+    details.summary = read_summary(path, root)
+    cache = {} if cache is None else cache
+    details.timespace = {c: _timespace(lay.timespace(c), root, cache)
+                         for c in ("rl", "fixed_time")}
+    details.files = model_files(path, root)
+    details.log = log_tail(path, LOG_LINES, root)
+    return details
+
+
+class Listed(Message):
+    """The results folder was listed (in a worker)."""
+
+    def __init__(self, runs: list[RunInfo]) -> None:
+        super().__init__()
+        self.runs = runs
+
+
+class DetailsRead(Message):
+    """The selected run's files were read (in a worker)."""
+
+    def __init__(self, details: RunDetails) -> None:
+        super().__init__()
+        self.details = details
+
+
+class Compared(Message):
+    """Two runs' event logs were read for the compare tab (in a worker)."""
+
+    def __init__(self, pair: tuple[str, str], states: list[RunState]) -> None:
+        super().__init__()
+        self.pair = pair
+        self.states = states
 
 
 # ---------------------------------------------------------------------- the screen
@@ -286,12 +367,17 @@ class ResultsScreen(Screen):
         self.selected: str | None = None
         self.state: RunState | None = None
         self.compared: tuple[str, str] | None = None
+        self.details: RunDetails | None = None
         self._tail: JsonlTail | None = None
+        self._reset = False
         self._rows: list[tuple[Any, ...]] = []
         self._names: list[str] = []
-        self._log_key: tuple[int, int] | None = None
+        self._widths: list[int] = []
+        self._log: list[str] | None = None
         self._timer: Timer | None = None
-        self._listing: Worker | None = None
+        self._io: Worker | None = None
+        self._again = False
+        self._arrays: ArrayCache = {}  # used by one worker at a time
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -328,6 +414,7 @@ class ResultsScreen(Screen):
         runs = self.query_one("#runs", DataTable)
         for key, label in RUN_COLUMNS:
             runs.add_column(label, key=key)
+        self._widths = _widths([])
         summary = self.query_one("#summary", DataTable)
         for key, label in (("metric", "metric"), ("rl", "RL (DQN)"),
                            ("fixed", "fixed time"), ("change", "RL vs fixed")):
@@ -335,7 +422,7 @@ class ResultsScreen(Screen):
         ckpt = self.query_one("#checkpoints", DataTable)
         for key, label in (("file", "file"), ("size", "size"), ("time", "modified (UTC)")):
             ckpt.add_column(label, key=key)
-        self.refresh_runs()
+        self._tick()
         runs.focus()
         self._timer = self.set_interval(self.refresh_interval, self._tick)
 
@@ -350,30 +437,26 @@ class ResultsScreen(Screen):
 
     # ------------------------------------------------------------------ the run list
     def _row(self, info: RunInfo) -> tuple[Any, ...]:
-        unreadable = info.status == "unreadable"
+        unreadable = info.status == RunStatus.UNREADABLE
         if unreadable:
             note = short_reason(info.reason)
+        elif info.status == RunStatus.RUNNING and info.holder:
+            note = f"pid {info.holder}"
         elif info.resumable:
-            note = "resumable (r)"
-        elif info.status == "interrupted":
-            note = "no checkpoint"
+            note = "resumable (r)" if info.has_checkpoint else "from step 0 (r)"
         else:
             note = ""
         mark = "● " if info.name in self.marked else "  "
         return (
             Text(mark + info.name, style="bold magenta" if mark.strip() else ""),
-            info.scenario or "-",
-            info.mode or "-",
+            plain(info.scenario),
+            plain(info.mode),
             _steps(info),
             _num(info.best_reward),
             "-" if unreadable else fmt_time(info.date),
             Text(info.status, style=STATUS_STYLE.get(info.status, "")),
-            note,
+            Text(printable(note)),
         )
-
-    def refresh_runs(self) -> None:
-        """Re-list the folder now, on the UI thread (the timer lists in a worker thread)."""
-        self._show_runs(self.lister.list())
 
     def _show_runs(self, runs: list[RunInfo]) -> None:
         """Update the table to `runs`, keeping the highlighted run highlighted."""
@@ -384,17 +467,23 @@ class ResultsScreen(Screen):
         table = self.query_one("#runs", DataTable)
         keep = self.selected
         names = [r.name for r in self.runs]
-        if names == self._names:
+        widths = _widths(rows)
+        if names == self._names and widths == self._widths:
             for name, new, old in zip(names, rows, self._rows, strict=True):
                 for (key, _), a, b in zip(RUN_COLUMNS, new, old, strict=True):
                     if a != b:
-                        table.update_cell(name, key, a, update_width=True)
+                        table.update_cell(name, key, a)
         else:
-            table.clear()
+            # Explicit widths: rows arrive from a worker while the table is on screen, and
+            # DataTable's measured widths would not reach lines it already rendered.
+            table.clear(columns=True)
+            for (key, label), width in zip(RUN_COLUMNS, widths, strict=True):
+                table.add_column(label, key=key, width=width)
             for name, row in zip(names, rows, strict=True):
                 table.add_row(*row, key=name)
             if keep in self.infos:
                 table.move_cursor(row=table.get_row_index(keep), animate=False)
+        self._widths = widths
         self._rows = rows
         self._names = names
         if not rows:
@@ -417,57 +506,40 @@ class ResultsScreen(Screen):
             return self.selected
         try:
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        except Exception:
+        except Exception:  # the table changed under the cursor
             return self.selected
         return key.value
 
     # ------------------------------------------------------------------ the selected run
-    def _safe(self, path: Path) -> bool:
-        return _inside(path, self.results_dir)
-
     def select(self, name: str) -> None:
-        """Show run `name`'s details (and start tailing its metrics.jsonl)."""
+        """Show run `name` (its files are read in a worker; `on_details_read` draws them)."""
         info = self.infos.get(name)
         if info is None:
             return
         self.selected = name
-        self.state = None
-        self._tail = None
-        self._log_key = None
-        if info.status not in ("unreadable", "group"):
-            lay = RunLayout(info.path)
-            self.state = RunState()
-            if self._safe(lay.metrics):
-                self._tail = JsonlTail(lay.metrics)
-                self._apply(self._read_tail())
-        self._render_details(info)
-
-    def _read_tail(self) -> list[Event]:
-        if self._tail is None:
-            return []
-        try:
-            return self._tail.read()
-        except Exception:  # a malformed line of valid JSON (JsonlTail parses it unguarded)
-            return []
-
-    def _apply(self, events: list[Event]) -> None:
-        if self.state is None:
-            return
-        for event in events:
-            try:
-                self.state.apply(event)
-            except (TypeError, ValueError, AttributeError, KeyError):
-                repair(self.state)
+        self.state = RunState() if info.status not in ("unreadable", "group") else None
+        self.details = None
+        self._log = None
+        self._tail = (JsonlTail(RunLayout(info.path).metrics, self.results_dir)
+                      if self.state is not None else None)
+        self._reset = True
+        self._render_header(info)
+        if info.status == RunStatus.UNREADABLE:
+            self._clear_details()
+            self.query_one("#config", Static).update(Text(
+                f"{info.name} cannot be shown: {info.reason}", style="yellow"))
+        self._tick()
 
     def _show_nothing(self, message: str) -> None:
         self.selected = None
         self.state = None
+        self.details = None
         self._tail = None
         self.query_one("#detail-header", Static).update(Text(message, style="dim"))
         self._clear_details()
 
     def _clear_details(self) -> None:
-        self._log_key = None
+        self._log = None
         self.query_one("#config", Static).update("")
         self._set_summary("", None, None)
         for plot in ("#curve-reward", "#curve-queue"):
@@ -477,66 +549,58 @@ class ResultsScreen(Screen):
         self.query_one("#checkpoints", DataTable).clear()
         self.query_one("#log", Log).clear()
 
-    def _render_report(self, info: RunInfo) -> None:
+    def _render_report(self, info: RunInfo, details: RunDetails) -> None:
         """report/report.md of a run or seed group (written by `arz-tui report`)."""
-        path = info.path / "report" / "report.md"
-        text = ""
-        if self._safe(path) and path.is_file():
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                text = ""
+        text = printable(details.report, 256 * 1024) if details.report else ""
         if not text:
             text = (f"No report for {info.name} yet. Write one with\n\n"
                     f"    arz-tui report {info.name} --results-dir {self.results_dir}\n")
         self.query_one("#report", Markdown).update(text)
 
-    def _render_group(self, info: RunInfo) -> None:
+    def _render_group(self, info: RunInfo, details: RunDetails) -> None:
         """A seed group: its members and the aggregate over seeds."""
         self._clear_details()
-        agg = read_json(info.path / "aggregate.json") if self._safe(info.path) else None
+        agg = details.aggregate
         lines = [f"{info.name}: {info.reason}"]
-        if agg:
-            lines.append(f"seeds {agg.get('seeds')}, finished {len(agg.get('finished', []))}"
-                         f" of {len(agg.get('members', []))}")
-            metrics = agg.get("metrics", {})
+        if agg is not None:
+            lines.append(f"seeds {agg.seeds}, finished {len(agg.finished)} of "
+                         f"{len(agg.members)}" + ("" if agg.complete else " (incomplete)"))
             for key, label, fmt, _ in SUMMARY_METRICS:
                 cells = []
                 for controller in ("rl", "fixed_time"):
-                    m = metrics.get(controller, {}).get(key)
-                    cells.append("-" if not isinstance(m, dict) else
-                                 f"{fmt.format(m.get('mean', math.nan))} ± "
-                                 f"{fmt.format(m.get('ci95', math.nan))}")
+                    m = agg.metrics.get(controller, {}).get(key)
+                    cells.append("-" if m is None or m.mean is None else
+                                 f"{fmt.format(m.mean)} ± {fmt.format(m.ci95 or 0.0)}")
                 lines.append(f"{label:24s} RL {cells[0]:>18s}   fixed time {cells[1]:>16s}")
         else:
             lines.append("no aggregate.json yet (the seeds are still training?)")
-        self.query_one("#config", Static).update("\n".join(lines))
-        self._render_report(info)
+        self.query_one("#config", Static).update(Text(printable("\n".join(lines), 5000)))
+        self._render_report(info, details)
 
-    def _render_details(self, info: RunInfo) -> None:
+    def _render_details(self, info: RunInfo, details: RunDetails) -> None:
         self._render_header(info)
-        if info.status == "group":
-            self._render_group(info)
+        if info.status == RunStatus.GROUP:
+            self._render_group(info, details)
             return
-        if info.status == "unreadable":
+        if info.status == RunStatus.UNREADABLE:
             self._clear_details()
             self.query_one("#config", Static).update(Text(
                 f"{info.name} cannot be shown: {info.reason}", style="yellow"))
             return
-        self._render_overview(info)
-        self._render_summary(info)
+        self._render_overview(info, details)
+        self._render_summary(details)
         self._render_curves()
-        self._render_timespace(info)
-        self._render_checkpoints(info)
-        self._render_log(info, force=True)
-        self._render_report(info)
+        self._render_timespace(details)
+        self._render_checkpoints(details)
+        self._render_log(details)
+        self._render_report(info, details)
 
     def _render_header(self, info: RunInfo) -> None:
         text = Text()
         text.append(info.name, style="bold")
         text.append("  ")
         text.append(info.status, style=STATUS_STYLE.get(info.status, ""))
-        if info.status == "unreadable":
+        if info.status == RunStatus.UNREADABLE:
             text.append(f"  {info.reason}")
         else:
             state = self.state
@@ -546,22 +610,22 @@ class ResultsScreen(Screen):
                 text.append(f"  step {step:,}" + (f"/{total:,}" if total else ""))
             text.append(f"  started {fmt_time(info.date)} UTC")
             if state and state.message:
-                text.append(f"  {state.message}", style="italic")
+                text.append(f"  {printable(state.message)}", style="italic")
         if info.name in self.marked:
             text.append("  (marked)", style="magenta")
         self.query_one("#detail-header", Static).update(text)
 
-    def _render_overview(self, info: RunInfo) -> None:
-        lay = RunLayout(info.path)
-        config = (read_json(lay.config) if self._safe(lay.config) else None) or {}
-        training = config.get("training") if isinstance(config.get("training"), dict) else {}
-        env = config.get("env") if isinstance(config.get("env"), dict) else {}
-        dqn = training.get("dqn_hyperparams")
-        dqn = dqn if isinstance(dqn, dict) else {}
-        ckpt = training.get("checkpoint_strategy")
-        ckpt = ckpt if isinstance(ckpt, dict) else {}
-        evals = training.get("evaluation_strategy")
-        evals = evals if isinstance(evals, dict) else {}
+    def _render_overview(self, info: RunInfo, details: RunDetails) -> None:
+        config = details.config
+        training = config.training.model_dump(mode="json") if config else {}
+        env = config.env.model_dump(mode="json") if config else {}
+
+        def section(key: str) -> dict[str, Any]:
+            value = training.get(key)
+            return value if isinstance(value, dict) else {}
+
+        dqn, ckpt, evals = (section("dqn_hyperparams"), section("checkpoint_strategy"),
+                            section("evaluation_strategy"))
         state = self.state or RunState()
 
         table = Table.grid(padding=(0, 2))
@@ -569,9 +633,7 @@ class ResultsScreen(Screen):
         table.add_column()
 
         def row(label: str, value: Any) -> None:
-            if value is None or value == "":
-                value = "-"
-            table.add_row(label, str(value))
+            table.add_row(label, plain(value))
 
         total = training.get("total_timesteps", info.total)
         row("scenario", env.get("scenario", info.scenario))
@@ -579,12 +641,13 @@ class ResultsScreen(Screen):
         row("total steps", f"{total:,}" if isinstance(total, int) else total)
         row("progress", _steps(info))
         row("device", training.get("device", state.device or None))
-        row("seed", config.get("seed", training.get("seed")))
+        row("seed", config.seed if config and config.seed is not None
+            else training.get("seed"))
         row("started", f"{fmt_time(info.date)} UTC")
         row("last event", f"{fmt_time(state.updated)} UTC" if state.updated else None)
         if state.best:
             row("best eval", f"{_num(state.best.get('mean_reward'))} at step "
-                             f"{state.best.get('step', 0):,}")
+                             f"{_num(state.best.get('step', 0), '{:,.0f}')}")
         elif info.best_reward is not None:
             row("best eval", _num(info.best_reward))
         if dqn:
@@ -610,21 +673,17 @@ class ResultsScreen(Screen):
         if evals:
             row("evaluation", f"every {evals.get('eval_freq', '-')} steps, "
                               f"{evals.get('n_eval_episodes', '-')} episodes")
-        if not config:
-            row("config", "training_config.json missing or unreadable")
+        if config is None:
+            row("config", f"training_config.json unreadable: {details.config_problem}"
+                if details.config_problem else "training_config.json missing")
         self.query_one("#config", Static).update(table)
 
-    def _render_summary(self, info: RunInfo) -> None:
-        lay = RunLayout(info.path)
-        summary = read_json(lay.summary) if self._safe(lay.summary) else None
-        rl = summary.get("rl") if summary else None
-        base = summary.get("fixed_time") if summary else None
-        if isinstance(rl, dict) and isinstance(base, dict):
-            step = summary.get("step")
-            n = summary.get("n_episodes")
-            title = (f"final evaluation at step {_num(step, '{:,}')}, {_num(n, '{}')} "
+    def _render_summary(self, details: RunDetails) -> None:
+        summary = details.summary
+        if summary is not None and summary.rl and summary.fixed_time:
+            title = (f"final evaluation at step {summary.step:,}, {summary.n_episodes} "
                      "episodes (summary.json)")
-            self._set_summary(title, rl, base)
+            self._set_summary(title, summary.rl, summary.fixed_time)
             return
         state = self.state
         if state and state.evals:
@@ -663,90 +722,82 @@ class ResultsScreen(Screen):
         self.query_one("#curve-reward", SeriesPlot).set_lines(
             [Line("eval mean reward", state.eval_reward, "cyan"),
              Line("episode reward", state.episode_reward, "yellow")],
-            [("fixed time", ref_reward, "red")] if isinstance(ref_reward, int | float)
-            else None)
+            [("fixed time", ref_reward, "red")] if _finite(ref_reward) else None)
         self.query_one("#curve-queue", SeriesPlot).set_lines(
             [Line("eval mean queue", state.eval_queue, "cyan"),
              Line("episode mean queue", state.episode_queue, "yellow")],
-            [("fixed time", ref_queue, "red")] if isinstance(ref_queue, int | float)
-            else None)
+            [("fixed time", ref_queue, "red")] if _finite(ref_queue) else None)
 
-    def _render_timespace(self, info: RunInfo) -> None:
-        lay = RunLayout(info.path)
-        for widget, controller in (("#ts-rl", "rl"), ("#ts-fixed", "fixed_time")):
-            path = lay.timespace(controller)
-            data = read_timespace(path) if self._safe(path) else None
-            self.query_one(widget, Heatmap).set_data(data)
+    def _render_timespace(self, details: RunDetails) -> None:
+        arrays = details.timespace or {}
+        self.query_one("#ts-rl", Heatmap).set_data(arrays.get("rl"))
+        self.query_one("#ts-fixed", Heatmap).set_data(arrays.get("fixed_time"))
 
-    def _render_checkpoints(self, info: RunInfo) -> None:
+    def _render_checkpoints(self, details: RunDetails) -> None:
         table = self.query_one("#checkpoints", DataTable)
         table.clear()
-        lay = RunLayout(info.path)
-        if not self._safe(lay.checkpoints):
-            return
-        for rel, size, mtime in checkpoint_files(info.path):
-            if self._safe(info.path / rel):
-                table.add_row(rel, fmt_size(size), fmt_time(mtime), key=rel)
+        for entry in details.files or []:
+            table.add_row(Text(entry.path), fmt_size(entry.size), fmt_time(entry.mtime),
+                          key=entry.path)
 
-    def _render_log(self, info: RunInfo, force: bool = False) -> None:
-        lay = RunLayout(info.path)
-        if not self._safe(lay.training_log):
+    def _render_log(self, details: RunDetails) -> None:
+        lines = details.log if details.log is not None else []
+        if lines == self._log:
             return
-        key = _stat_key(lay.training_log)
-        if not force and key == self._log_key:
-            return
-        self._log_key = key
+        self._log = lines
         log = self.query_one("#log", Log)
         log.clear()
-        lines = log_tail(info.path, LOG_LINES)
         log.write_lines(lines if lines else ["(no logs/training.log)"])
 
     # ------------------------------------------------------------------ live updates
     def _tick(self) -> None:
-        """Re-list the folder in a worker thread (a slow disk or a big running run never
-        stalls the UI); `_after_listing` follows the highlighted run when it is done."""
-        if self._listing is not None and not self._listing.is_finished:
+        """List the folder and read the selected run in a worker thread (a slow disk, a FIFO
+        or a big running run never stalls the UI); the results arrive as messages."""
+        if self._io is not None and not self._io.is_finished:
+            self._again = True
             return
-        self._listing = self.run_worker(self.lister.list, name="list-runs", group="list-runs",
-                                        thread=True, exit_on_error=False)
+        self._again = False
+        info = self.infos.get(self.selected) if self.selected else None
+        tail, reset = self._tail, self._reset
+        self._reset = False
+        self._io = self.run_worker(lambda: self._read_folder(info, tail, reset),
+                                   name="read-results", group="read-results", thread=True,
+                                   exit_on_error=False)
+
+    def _read_folder(self, info: RunInfo | None, tail: JsonlTail | None, reset: bool) -> None:
+        """In the worker: list, then read the selected run (as it was when asked)."""
+        runs = self.lister.list()
+        self.post_message(Listed(runs))
+        if info is not None:
+            current = next((r for r in runs if r.name == info.name), None)
+            if current is not None:
+                self.post_message(DetailsRead(read_details(current, self.results_dir, tail,
+                                                           reset, self._arrays)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker is not self._listing or not self.is_attached:
-            return
-        if event.state == WorkerState.SUCCESS and isinstance(event.worker.result, list):
-            self._after_listing(event.worker.result)
+        if event.worker is self._io and event.worker.is_finished and self._again \
+                and self.is_attached:
+            self._tick()
 
-    def _after_listing(self, runs: list[RunInfo]) -> None:
-        before = self.selected
-        previous = self.infos.get(before) if before else None
-        self._show_runs(runs)
-        name = self.selected
-        if name is None or name != before or previous is None:
-            return  # nothing shown, or `_show_runs` selected another run already
-        info = self.infos[name]
-        if (previous.status == "unreadable") != (info.status == "unreadable"):
-            self.select(name)
-            return
-        if info.status == "unreadable":
-            if info != previous:
-                self._render_details(info)
-            return
-        events = self._read_tail()
-        if events:
-            self._apply(events)
-            self._render_overview(info)
-            self._render_summary(info)
-            self._render_curves()
-            kinds = {e.kind for e in events}
-            if kinds & {"timespace", "baseline", "run_finished"}:
-                self._render_timespace(info)
-            if kinds & {"checkpoint", "run_finished", "run_interrupted", "best_model"}:
-                self._render_checkpoints(info)
-        elif info != previous:
-            self._render_overview(info)
-        if events or info != previous:
-            self._render_header(info)
-        self._render_log(info)
+    def on_listed(self, message: Listed) -> None:
+        if self.is_attached:
+            self._show_runs(message.runs)
+
+    def on_details_read(self, message: DetailsRead) -> None:
+        details = message.details
+        info = self.infos.get(details.name)
+        if details.name != self.selected or info is None or not self.is_attached:
+            return  # the user moved on meanwhile
+        if details.reset and self.state is not None:
+            self.state = RunState()
+        if self.state is not None:
+            for event in details.events:
+                try:
+                    self.state.apply(event)
+                except (TypeError, ValueError):
+                    continue  # an event of the right kind with a foreign payload
+        self.details = details
+        self._render_details(info, details)
 
     def action_refresh_now(self) -> None:
         self._tick()
@@ -768,17 +819,16 @@ class ResultsScreen(Screen):
             return
         if info.resumable:
             self.post_message(ResumeRequested(info.name, self.results_dir))
-            self.notify(f"resuming {info.name} from its latest checkpoint")
+            self.notify(f"resuming {escape(info.name)} from its latest checkpoint")
             return
         why = {
             "finished": "it has finished",
             "running": "it is still running",
             "failed": "it failed; only interrupted runs resume",
             "unreadable": f"it is unreadable ({info.reason})",
+            "group": "it is a seed group",
         }.get(info.status, f"its status is {info.status}")
-        if info.status == "interrupted":
-            why = "it has no checkpoint to resume from"
-        self.notify(f"cannot resume {info.name}: {why}", severity="warning")
+        self.notify(escape(f"cannot resume {info.name}: {why}"), severity="warning")
 
     def action_mark(self) -> None:
         name = self._cursor_name()
@@ -786,7 +836,8 @@ class ResultsScreen(Screen):
         if info is None:
             return
         if info.status == "unreadable":
-            self.notify(f"cannot compare {info.name}: it is unreadable", severity="warning")
+            self.notify(escape(f"cannot compare {info.name}: it is unreadable"),
+                        severity="warning")
             return
         if name in self.marked:
             self.marked.remove(name)
@@ -794,7 +845,7 @@ class ResultsScreen(Screen):
             self.marked.append(name)
             if len(self.marked) > 2:
                 dropped = self.marked.pop(0)
-                self.notify(f"unmarked {dropped}: compare takes two runs")
+                self.notify(escape(f"unmarked {dropped}: compare takes two runs"))
         self._show_runs(self.runs)
         self._render_header(info)
 
@@ -808,11 +859,14 @@ class ResultsScreen(Screen):
         if len(pair) != 2:
             self.notify("mark two runs with space, then press c", severity="warning")
             return
-        states = []
-        for name in pair:
-            info = self.infos[name]
-            states.append(repair(load_state(info.path)) if self._safe(info.path)
-                          else RunState())
+        paths = [self.infos[name].path for name in pair]
+        root = self.results_dir
+        self.run_worker(lambda: self.post_message(Compared(
+            (pair[0], pair[1]), [load_state(p, root) for p in paths])),
+            name="compare", group="compare", thread=True, exit_on_error=False)
+
+    def on_compared(self, message: Compared) -> None:
+        pair, states = message.pair, message.states
         colours = ("cyan", "magenta")
         self.query_one("#compare-eval", SeriesPlot).set_lines(
             [Line(name, state.eval_reward, colour)

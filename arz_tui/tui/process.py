@@ -10,7 +10,6 @@ run's logs/metrics.jsonl, which the results browser tails.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,8 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import Any
+
+from arz_tui.runstore.events import parse_line
 
 EventCallback = Callable[[dict[str, Any]], None]
 ExitCallback = Callable[[int, str], None]
@@ -63,12 +64,9 @@ class TrainingProcess:
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and "kind" in event:
-                self.on_event(event)
+            event = parse_line(line)  # validated by the run store's event format
+            if event is not None:
+                self.on_event(event.model_dump(mode="json"))
         self.returncode = self.proc.wait()
         self.on_exit(self.returncode, "\n".join(self._stderr))
 

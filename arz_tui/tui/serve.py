@@ -79,7 +79,10 @@ def guard(request: Any, token: str | None, hosts: set[str] | None) -> str | None
         if origin is None:
             return "websocket without Origin"
         parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or parts.netloc != host:
+        # The page may be opened as localhost while its script connects to 127.0.0.1 (the
+        # server's public URL): any name of this server is its own origin.
+        own = hosts if hosts is not None else {host}
+        if parts.scheme not in ("http", "https") or parts.netloc not in own:
             return f"websocket from foreign Origin {origin!r}"
     return None
 

@@ -155,6 +155,10 @@ def _journal(path: Path, flag: str) -> StudyStorage:
     except OSError as err:
         raise UserError(f"{flag}: cannot use journal file {path} "
                         f"({err.strerror or err}); choose a writable path") from None
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        # optuna replays the whole journal when it opens it: a file that is not one fails.
+        raise UserError(f"{flag}: {path} is not an optuna journal ({type(err).__name__}); "
+                        "give another path or move that file away") from None
     return StudyStorage(storage, f"journal file {path}", FileLock(lock_path))
 
 
