@@ -8,7 +8,6 @@ results folder overwritten), 130 stopped by Ctrl-C after saving a checkpoint.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
