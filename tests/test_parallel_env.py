@@ -5,6 +5,8 @@ link and class, source point queues), not against numbers the env printed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from pettingzoo.test import parallel_api_test
@@ -14,8 +16,10 @@ from arz_tui.env import REWARDS, TrafficSignalEnv, parallel_env
 from arz_tui.env.signal_vec_env import SignalVecEnv
 from sim.stepper import S_QUEUE, S_WAITING
 
+SUMO_NET = str(Path(__file__).parent / "data" / "sumo" / "turnlanes.net.xml")
 
-@pytest.mark.parametrize("scenario", ["grid4x4", "arterial4x4", "lagos"])
+
+@pytest.mark.parametrize("scenario", ["grid4x4", "arterial4x4", "lagos", "grid:8x8", SUMO_NET])
 def test_pettingzoo_parallel_api(scenario):
     env = parallel_env(scenario=scenario, episode_s=600.0)
     parallel_api_test(env, num_cycles=50)

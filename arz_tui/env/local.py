@@ -97,10 +97,10 @@ class LocalView:
         for h, sig in enumerate(signals):
             for ph, movs in enumerate(sig.phase_movements):
                 for mv in movs:
-                    a = where.get(int(net.mov_i[1, mv]))
-                    if a is not None:
-                        self._up[a] = h
-                        self._feeds[net.sig_phase_ptr[h] + ph, a] = 1.0
+                    fed = where.get(int(net.mov_i[1, mv]))
+                    if fed is not None:
+                        self._up[fed] = h
+                        self._feeds[net.sig_phase_ptr[h] + ph, fed] = 1.0
         self._has_up = self._up >= 0
         self._up_safe = np.where(self._has_up, self._up, 0)
         self._nb_cols = (m * per_appr + p + 2 + p + m + 2 * slot,
@@ -213,7 +213,8 @@ class LocalView:
         src = sim.src_state
         m, ss = self._src_mask, self._src_sig[self._src_mask]
         now[:, L_WAIT] = np.bincount(ss, src[S_WAITING].sum(axis=0)[m], minlength=g_n)
-        self.entry_queue = np.bincount(ss, src[S_QUEUE].sum(axis=0)[m], minlength=g_n)
+        self.entry_queue = np.bincount(ss, src[S_QUEUE].sum(axis=0)[m],
+                                       minlength=g_n).astype(np.float64)
         self.queue = env._signal_queue + self.entry_queue
 
     def _pressure(self) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 from gymnasium import spaces
-from pettingzoo import ParallelEnv
+from pettingzoo import ParallelEnv  # type: ignore[import-untyped]
 
 from arz_tui.env.config import EnvConfig
 from arz_tui.env.local import LocalView
