@@ -14,7 +14,7 @@ from stable_baselines3.common.env_checker import check_env
 
 from arz_tui.env import REWARDS, TrafficSignalEnv, parallel_env
 from arz_tui.env.signal_vec_env import SignalVecEnv
-from sim.stepper import S_QUEUE, S_WAITING
+from sim.stepper import S_WAITING
 
 SUMO_NET = str(Path(__file__).parent / "data" / "sumo" / "turnlanes.net.xml")
 
@@ -48,25 +48,32 @@ def test_local_queue_and_delay_match_the_simulator():
     _run(env, 30)
     wait_before = sim.src_state[S_WAITING].sum(axis=0).copy()
     delayed_before = sim.vehicle_hours_delayed().sum(axis=0).copy()
+    queued_before = sim.queued_vehicle_seconds().sum(axis=0).copy()
     actions = {a: 1 for a in env.agents}
     _, rewards, _, _, infos = env.step(actions)
-    queue_link, _ = sim.queues()
-    point = sim.src_state[S_QUEUE].sum(axis=0)
+    span = env.env.interval
+    # Queues are time means over the decision interval (docs/metrics.md): the simulator's
+    # queued vehicle-seconds on the approaches plus the entries' waiting, over the interval.
+    queued = sim.queued_vehicle_seconds().sum(axis=0) - queued_before
     waited = sim.src_state[S_WAITING].sum(axis=0) - wait_before
     delayed = (sim.vehicle_hours_delayed().sum(axis=0) - delayed_before) * 3600.0
     for g, sig in enumerate(net.signals):
         agent = env.possible_agents[g]
         local = infos[agent]["local"]
         entries = [s for s, k in enumerate(net.src_link) if k in sig.incoming]
-        want_queue = sum(queue_link[k] for k in sig.incoming) + sum(point[s] for s in entries)
+        want_queue = (sum(queued[k] for k in sig.incoming)
+                      + sum(waited[s] for s in entries)) / span
         assert local.queue_veh == pytest.approx(want_queue, rel=1e-9, abs=1e-9)
         want_delay = sum(delayed[k] for k in sig.incoming) + sum(waited[s] for s in entries)
         assert local.delay_vs == pytest.approx(want_delay, rel=1e-6, abs=1e-6)
         assert rewards[agent] == REWARDS["delay"](local)
     network = infos[env.possible_agents[0]]["network"]
-    # The signals' approaches cover every queue of this grid: local queues add up.
+    # Local queues and the queues on links that approach no signal (exits) add up to the
+    # network's.
     total = sum(infos[a]["local"].queue_veh for a in env.possible_agents)
-    assert total == pytest.approx(network["queue_veh"], rel=1e-9)
+    approaches = {k for sig in net.signals for k in sig.incoming}
+    elsewhere = sum(queued[k] for k in range(net.n_links) if k not in approaches) / span
+    assert total + elsewhere == pytest.approx(network["queue_veh"], rel=1e-9)
 
 
 def test_observation_structure_and_actions():

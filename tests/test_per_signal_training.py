@@ -43,7 +43,8 @@ def test_control_resolution_and_scaled_presets():
 def _config(tmp_path: Path, total: int, **extra) -> Path:
     cfg = {
         "training": {
-            "experiment_name": "ps", "mode": "quick", "total_timesteps": total, "seed": 2, "n_envs": 2,
+            "experiment_name": "ps", "mode": "quick", "total_timesteps": total, "seed": 2,
+            "n_envs": 2,
             "dqn_hyperparams": {"learning_starts": 64, "buffer_size": 5000,
                                 "target_update_interval": 64},
             "checkpoint_strategy": {"save_freq": 96, "max_checkpoints": 3},

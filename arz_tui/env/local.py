@@ -30,7 +30,7 @@ from gymnasium import spaces
 from arz_tui.env.metrics import StepMetrics
 from arz_tui.env.traffic_env import TrafficSignalEnv
 from sim.signals import CHANGE_LEFT, PHASE
-from sim.stepper import A_OUT, A_VHT, A_VKT, S_QUEUE, S_WAITING
+from sim.stepper import A_OUT, A_VHT, A_VKT, S_WAITING
 
 # Columns of the per-signal cumulative totals.
 (L_DELAY, L_VHT, L_VKT, L_WAIT, L_OUT) = range(5)
@@ -131,8 +131,6 @@ class LocalView:
         self._now = np.zeros((g_n, N_LOCAL))
         self._before = np.zeros((g_n, N_LOCAL))
         self._previous_delay = np.zeros(g_n)
-        self.queue = np.zeros(g_n)
-        self.entry_queue = np.zeros(g_n)
 
     # ------------------------------------------------------------------ spaces
     def observation_space(self) -> spaces.Box:
@@ -154,7 +152,10 @@ class LocalView:
         np.take(self._ext, self._idx, out=obs[:, :self.n_own])
         if self.neighbours:
             sig_state = env.sim.sig_state
-            ref = env._signal_queue / self.queue_ref
+            # Queued vehicles on each signal's approaches now (the env's per-link read-out at
+            # the decision instant, also defined right after a reset).
+            ref = np.bincount(self.appr_sig, env.link_queue_veh[self.appr_link],
+                              minlength=self.n_signals) / self.queue_ref
             up = self._up_safe
             q = np.minimum(ref[up], 1.0) * self._has_up
             shown = env.sim.net.sig_phase_ptr[:-1] + sig_state[PHASE].astype(np.int64)
@@ -179,14 +180,18 @@ class LocalView:
         vehicles = np.bincount(self.appr_sig, env.link_vehicles[self.appr_link],
                                minlength=self.n_signals)
         previous = self._previous_delay
+        # Time means over the interval, as the network's: queued vehicle-seconds on the
+        # approaches (the env's per-signal read-out) plus the entries' waiting, over the span.
+        sq = network.signal_queue_veh
+        entry = d[:, L_WAIT] / network.interval
+        queue = sq + entry
         out = []
-        sq = env._signal_queue
         for g in range(self.n_signals):
             one = sq[g:g + 1].copy()
             one.flags.writeable = False
             out.append(StepMetrics(
-                network.t, network.interval, float(self.queue[g]), float(queue_m[g]),
-                float(self.entry_queue[g]), float(vehicles[g]), float(delay[g]),
+                network.t, network.interval, float(queue[g]), float(queue_m[g]),
+                float(entry[g]), float(vehicles[g]), float(delay[g]),
                 float(previous[g]), float(d[g, L_OUT]), float(travel[g]),
                 float(d[g, L_VKT]), float(pressure[g]), one, float(self.queue_ref[g]),
                 float(self.flow_ref[g])))
@@ -195,7 +200,7 @@ class LocalView:
         return out
 
     def _cumulate(self) -> None:
-        """Cumulative per-signal totals of the current state, and the queues."""
+        """Cumulative per-signal totals of the current state."""
         env = self.env
         sim = env.sim
         g_n = self.n_signals
@@ -213,9 +218,6 @@ class LocalView:
         src = sim.src_state
         m, ss = self._src_mask, self._src_sig[self._src_mask]
         now[:, L_WAIT] = np.bincount(ss, src[S_WAITING].sum(axis=0)[m], minlength=g_n)
-        self.entry_queue = np.bincount(ss, src[S_QUEUE].sum(axis=0)[m],
-                                       minlength=g_n).astype(np.float64)
-        self.queue = env._signal_queue + self.entry_queue
 
     def _pressure(self) -> np.ndarray:
         env = self.env
