@@ -169,8 +169,15 @@ def test_riemann_initial_state() -> None:
     q, length = s.queues()
     up, down = s.net.link_index("main_up"), s.net.link_index("main_down")
     on_links = s.vehicles_on_links().sum(axis=0)
-    assert q[up] > 50.0  # a queue of > 50 vehicles at t = 0 ...
-    assert 300.0 <= length[up] <= 500.0  # ... about 400 m long
+    # The file's initial block, 600-1000 m of main_up (2 lanes) at 140 cars + 30 motorcycles
+    # per km and lane: its mean speed (cars stopped, motorcycles creeping, ~3 km/h) is below
+    # the 10 km/h queue speed, the block's ends fall on 25 m cell faces and the road behind it
+    # is empty, so by the definition of docs/metrics.md the queue is exactly that block:
+    # (140 + 30) * 0.4 * 2 = 136 vehicles over 400 m, and nothing else.
+    (lanes,) = [lk.lanes for lk in s.net.scenario.links if lk.id == "main_up"]
+    assert lanes == 2
+    assert q[up] == pytest.approx((140.0 + 30.0) * 0.4 * lanes, rel=1e-9)
+    assert length[up] == pytest.approx(400.0, rel=1e-9)
     # Every vehicle on main_up is in it: the road behind the queue starts empty.
     assert q[up] == pytest.approx(on_links[up], rel=1e-9)
     assert on_links[down] == 0.0 and q[down] == 0.0
