@@ -98,7 +98,7 @@ def app_command(results: Path) -> str:
 
 def form_painted(screen: str) -> bool:
     return ("Start training" in screen and "Effective configuration" in screen
-            and "riemann_sanity" in screen)
+            and "lagos_sanity" in screen)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -163,14 +163,18 @@ def key_latency(tmux: Tmux, results: Path, presses: int, seed: int, timesteps: i
     rng = random.Random(seed)
     tmux.respawn(app_command(results))
     wait(tmux, form_painted, 30, "the launch form", 0.05)
-    # The form opens with Mode focused: Right moves to quick, Enter selects it (the suggested
-    # name follows: riemann_quick).
+    # The form opens with Mode focused: Right moves to quick, Enter selects it; Tab, Enter
+    # opens the scenario list, Down, Enter picks riemann (the suggested name: riemann_quick).
     time.sleep(0.2)
     tmux.keys("Right")
     time.sleep(0.2)
     tmux.keys("Enter")
     wait(tmux, lambda s: "mode              quick" in s, 5, "quick mode selected", 0.05)
-    if timesteps:  # Mode -> Scenario -> Device -> Timesteps
+    tmux.keys("Tab", "Enter")
+    wait(tmux, lambda s: "simple" in s, 5, "the scenario list", 0.05)
+    tmux.keys("Down", "Enter")
+    wait(tmux, lambda s: "riemann_quick" in s, 5, "riemann chosen", 0.05)
+    if timesteps:  # Scenario -> Demand -> Device -> Timesteps
         tmux.keys("Tab", "Tab", "Tab")
         time.sleep(0.2)
         tmux.keys("-l", str(timesteps))

@@ -49,3 +49,13 @@ def test_report_text_says_when_there_is_no_interval(tmp_path: Path) -> None:
     text = markdown(results, {"grp": eval_curve(runs)}, "arz-tui report grp", [])
     assert "per decision step" in text
     assert "-1.0000 per step (2 runs: too few for an interval)" in text
+
+
+def test_summary_says_what_each_reward_is() -> None:
+    from arz_tui.runstore.records import Summary
+
+    summary = Summary.model_validate({"step": 100, "rl": {"mean_reward": -0.1,
+                                                          "episode_reward": -6.0}})
+    units = summary.model_dump(mode="json")["units"]
+    assert units["mean_reward"].startswith("reward per decision step")
+    assert units["episode_reward"] == "reward summed over an episode"

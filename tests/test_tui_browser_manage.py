@@ -166,10 +166,13 @@ async def test_report_failure_is_shown_not_swallowed(results: Path) -> None:
         for model in RunLayout(results / "riemann_quick").root.rglob("*.zip"):
             model.unlink()
         await pilot.press("g")
-        await pilot.pause()
-        assert screen.reporting == "riemann_quick"
-        assert not screen.check_action("report", ())  # one at a time
-        await _wait(pilot, lambda: screen.reporting is None, 120)
+        # The child may fail within a moment: wait for the outcome, not for the state between.
+        await _wait(pilot, lambda: "failed" in str(
+            screen.query_one("#report-progress", Static).render()), 120)
+        assert screen.reporting is None
+        screen.reporting = "another"  # one report at a time
+        assert not screen.check_action("report", ())
+        screen.reporting = None
         progress = str(screen.query_one("#report-progress", Static).render())
         assert "failed" in progress and "riemann_quick" in progress
 

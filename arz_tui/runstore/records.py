@@ -62,6 +62,23 @@ class Summary(_Record):
     seeds: list[int] = []
     rl: dict[str, Number] = {}
     fixed_time: dict[str, Number] = {}
+    units: dict[str, str] = Field(default_factory=lambda: dict(SUMMARY_UNITS))
+    """What each metric is measured in (rewards: per decision step or per episode)."""
+
+
+SUMMARY_UNITS = {
+    "mean_reward": "reward per decision step (one decision every decision_interval_s)",
+    "episode_reward": "reward summed over an episode",
+    "mean_delay_s": "s per vehicle",
+    "total_delay_vh": "vehicle-hours",
+    "mean_travel_time_s": "s",
+    "mean_queue_veh": "vehicles",
+    "max_queue_veh": "vehicles",
+    "vehicles_served": "vehicles",
+    "vehicles_arrived": "vehicles",
+    "vehicles_remaining": "vehicles",
+    "simulated_s": "s",
+}
 
 
 class GroupStatus(StrEnum):
