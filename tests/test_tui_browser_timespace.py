@@ -153,3 +153,38 @@ def test_report_png_has_both_diagrams_on_physical_axes(results: Path) -> None:
     assert colorbar and "veh/km/lane" in colorbar[0].get_ylabel()
     real_close(fig)
     os.remove(out / "timespace.png")
+
+
+async def test_narrow_terminal_keeps_status_and_stacks_the_overview(results: Path) -> None:
+    from textual.widgets import DataTable
+
+    async with ArzApp("results").run_test(size=(80, 24)) as pilot:
+        screen = await _show(pilot, "grp_s0")
+        table = screen.query_one("#runs", DataTable)
+        keys = [str(k.value) for k in table.columns]
+        assert keys == ["name", "steps", "best", "status", "note"]
+        # Everything up to the status is on screen (a long note may scroll).
+        widths = [c.get_render_width(table) for c in table.columns.values()]
+        assert sum(widths[:4]) <= 78
+        config = screen.query_one("#config-scroll")
+        summary = screen.query_one("#summary-box")
+        assert summary.region.y > config.region.y  # stacked, each the full width
+        assert summary.region.width >= 76
+        await pilot.resize_terminal(140, 45)
+        await _wait(pilot, lambda: len(table.columns) == 8)
+        await pilot.pause(0.1)
+        assert summary.region.y == config.region.y  # side by side again
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 45)], ids=["80x24", "140x45"])
+def test_snapshot_group_time_space(snap_compare, results: Path, size: tuple[int, int]) -> None:
+    for path in [results, *results.rglob("*")]:  # the table shows folder dates
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+
+    async def show(pilot: Any) -> None:
+        screen = await _show(pilot, "grp")
+        await _wait(pilot, lambda: screen.details.member == "grp_s0")
+        await pilot.press("3")
+        await pilot.pause(0.3)
+
+    assert snap_compare(ArzApp("results"), terminal_size=size, run_before=show)

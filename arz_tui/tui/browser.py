@@ -112,6 +112,13 @@ SUMMARY_METRICS = (
 RUN_COLUMNS = (("name", "  name"), ("scenario", "scenario"), ("mode", "mode"),
                ("steps", "steps"), ("best", "best"), ("date", "started (UTC)"),
                ("status", "status"), ("note", "note"))
+NARROW_HIDDEN = frozenset({"scenario", "mode", "date"})
+"""Run-table columns left out below NARROW columns (the detail header and overview show
+them for the highlighted run), so status and note stay on screen at 80 columns."""
+NARROW = 110
+"""Below this width: the narrow run table, and the overview's panels stacked."""
+SHORT = 32
+"""Below this height: a shorter run table, so the tabs keep room."""
 
 SHORT_REASONS = (
     ("training_config.json is not valid JSON", "bad config JSON"),
@@ -178,11 +185,12 @@ def plain(value: Any) -> Text:
 
 
 # ---------------------------------------------------------------------- listing
-def _widths(rows: list[tuple[Any, ...]]) -> list[int]:
+def _widths(rows: list[tuple[Any, ...]],
+            columns: tuple[tuple[str, str], ...] = RUN_COLUMNS) -> list[int]:
     """Width of each run-table column: its label's or its widest cell's."""
     return [max([cell_len(label)] + [cell_len(r[i].plain if isinstance(r[i], Text) else str(r[i]))
                                      for r in rows])
-            for i, (_, label) in enumerate(RUN_COLUMNS)]
+            for i, (_, label) in enumerate(columns)]
 
 
 def _finite(value: Any) -> bool:
@@ -458,6 +466,10 @@ class ResultsScreen(Screen):
 
     DEFAULT_CSS = """
     ResultsScreen #runs { height: 35%; min-height: 5; }
+    ResultsScreen.-short #runs { height: 30%; }
+    ResultsScreen.-narrow #pane-overview > Horizontal { layout: vertical; }
+    ResultsScreen.-narrow #config-scroll { width: 1fr; height: auto; max-height: 40%; }
+    ResultsScreen.-narrow #summary-box { width: 1fr; height: 1fr; }
     ResultsScreen #filter { display: none; }
     ResultsScreen.-filtering #filter { display: block; }
     ResultsScreen #report-progress { height: auto; max-height: 12; padding: 0 1; }
@@ -562,6 +574,7 @@ class ResultsScreen(Screen):
         ckpt = self.query_one("#checkpoints", DataTable)
         for key, label in (("file", "file"), ("size", "size"), ("time", "modified (UTC)")):
             ckpt.add_column(label, key=key)
+        self._adapt()
         self._tick()
         runs.focus()
         self._timer = self.set_interval(self.refresh_interval, self._tick)
@@ -569,6 +582,26 @@ class ResultsScreen(Screen):
     def on_screen_suspend(self) -> None:
         if self._timer is not None:
             self._timer.pause()
+
+    def on_resize(self) -> None:
+        self._adapt()
+
+    def _adapt(self) -> None:
+        """Fit the terminal: at narrow widths the run table keeps name, steps, best, status
+        and note, and the overview stacks its panels; short terminals shrink the table."""
+        width, height = self.app.size
+        narrow = width < NARROW
+        changed = narrow != self.has_class("-narrow")
+        self.set_class(narrow, "-narrow")
+        self.set_class(height < SHORT, "-short")
+        if changed and self.runs:
+            self._names = []  # rebuild the table with the other columns
+            self._show_runs(self.runs)
+
+    def _columns(self) -> tuple[tuple[str, str], ...]:
+        if self.has_class("-narrow"):
+            return tuple(c for c in RUN_COLUMNS if c[0] not in NARROW_HIDDEN)
+        return RUN_COLUMNS
 
     def on_screen_resume(self) -> None:
         if self._timer is not None:
@@ -605,21 +638,24 @@ class ResultsScreen(Screen):
         self.runs = runs
         self.infos = {r.name: r for r in self.runs}
         self.marked = [m for m in self.marked if m in self.infos]
-        rows = [self._row(r) for r in self.runs]
+        columns = self._columns()
+        keys = [key for key, _ in columns]
+        index = [k for k, (key, _) in enumerate(RUN_COLUMNS) if key in keys]
+        rows = [tuple(row[k] for k in index) for row in map(self._row, self.runs)]
         table = self.query_one("#runs", DataTable)
         keep = self.selected
         names = [r.name for r in self.runs]
-        widths = _widths(rows)
+        widths = _widths(rows, columns)
         if names == self._names and widths == self._widths:
             for name, new, old in zip(names, rows, self._rows, strict=True):
-                for (key, _), a, b in zip(RUN_COLUMNS, new, old, strict=True):
+                for (key, _), a, b in zip(columns, new, old, strict=True):
                     if a != b:
                         table.update_cell(name, key, a)
         else:
             # Explicit widths: rows arrive from a worker while the table is on screen, and
             # DataTable's measured widths would not reach lines it already rendered.
             table.clear(columns=True)
-            for (key, label), width in zip(RUN_COLUMNS, widths, strict=True):
+            for (key, label), width in zip(columns, widths, strict=True):
                 table.add_column(label, key=key, width=width)
             for name, row in zip(names, rows, strict=True):
                 table.add_row(*row, key=name)
