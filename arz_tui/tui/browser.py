@@ -19,6 +19,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -221,6 +222,7 @@ class RunLister:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._cache: dict[str, _Cached] = {}
+        self._study_cache: dict[Path, tuple[tuple[Any, ...], StudyView]] = {}
         self.error: str | None = None
 
     def _signature(self, path: Path) -> tuple[Any, ...]:
@@ -244,6 +246,29 @@ class RunLister:
         self._cache[path.name] = _Cached(signature, info)
         return info
 
+    def _study_signature(self, folder: Path) -> tuple[Any, ...]:
+        """What a study's view is read from: its trial folders' files and its records (stat
+        calls only, no parsing)."""
+        try:
+            trials = sorted(p for p in folder.iterdir() if p.name.startswith("trial_"))
+        except OSError:
+            trials = []
+        return (_stat_key(folder), _stat_key(folder / "best_trial.json"),
+                _stat_key(folder / "best_config.json"),
+                *((t.name, self._signature(t), _stat_key(RunLayout(t).trial)) for t in trials))
+
+    def study(self, folder: Path) -> StudyView:
+        """A study's view, re-read only when one of its files changed or a trial runs (the
+        list and the selected study's tabs share it, once a second)."""
+        signature = self._study_signature(folder)
+        cached = self._study_cache.get(folder)
+        if cached is not None and cached[0] == signature and not any(
+                t.status == RunStatus.RUNNING for t in cached[1].trials):
+            return cached[1]
+        view = read_study(folder, self.root)
+        self._study_cache[folder] = (signature, view)
+        return view
+
     def _studies(self, tuning: Path) -> list[RunInfo]:
         """tuning/STUDY rows (trials, best value) and one row per trial (STUDY/trial_N)."""
         rows: list[RunInfo] = []
@@ -251,8 +276,10 @@ class RunLister:
             folders = sorted(p for p in tuning.iterdir() if p.is_dir() and not p.is_symlink())
         except OSError:
             return rows
+        for gone in set(self._study_cache) - set(folders):
+            del self._study_cache[gone]
         for folder in folders:
-            view = read_study(folder, self.root)
+            view = self.study(folder)
             states = [view.outcomes[t.path.name].state if t.path.name in view.outcomes
                       else str(t.status) for t in view.trials]
             counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
@@ -368,7 +395,8 @@ def _read_run_files(details: RunDetails, path: Path, root: Path, cache: ArrayCac
 
 
 def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
-                 cache: ArrayCache | None = None, member: str | None = None) -> RunDetails:
+                 cache: ArrayCache | None = None, member: str | None = None,
+                 study: Callable[[Path], StudyView] | None = None) -> RunDetails:
     """Read what the tabs show of `info` (the events since `tail`'s last read); never raises.
 
     For a seed group, `member` names the seed run whose time-space diagrams and log are
@@ -392,7 +420,7 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
                 details.config = None  # the group's overview is the aggregate, not a member
         return details
     if info.status == RunStatus.STUDY:
-        details.study = read_study(path, root)
+        details.study = study(path) if study is not None else read_study(path, root)
         return details
     if info.status == RunStatus.UNREADABLE:
         return details
@@ -1039,7 +1067,8 @@ class ResultsScreen(Screen):
             current = next((r for r in runs if r.name == info.name), None)
             if current is not None:
                 self.post_message(DetailsRead(read_details(current, self.results_dir, tail,
-                                                           reset, self._arrays, member)))
+                                                           reset, self._arrays, member,
+                                                           self.lister.study)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._io and event.worker.is_finished and self._again \
