@@ -79,3 +79,28 @@ def test_form_and_flag_build_the_same_config(tmp_path: Path) -> None:
     assert cfg.tensorboard is True
     args = build_parser().parse_args(_args(tmp_path)[:-1])
     assert configs_from_args(args)[1].tensorboard is False
+
+
+async def test_form_box_adds_the_flag_or_says_what_to_install(tmp_path: Path, monkeypatch) -> None:
+    from textual.widgets import Checkbox
+
+    from arz_tui.tui import launch
+    from arz_tui.tui.app import ArzApp
+
+    monkeypatch.setenv("ARZ_TUI_CUDA", "0")
+    async with ArzApp(tmp_path).run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        form = pilot.app.screen
+        assert isinstance(form, launch.LaunchScreen)
+        args, _ = form._validate()
+        assert args is not None and "--tensorboard" not in args
+        form.query_one("#tensorboard", Checkbox).value = True
+        await pilot.pause()
+        monkeypatch.setattr(launch, "tensorboard_available", lambda: True)
+        args, text = form._validate()
+        assert args is not None and "--tensorboard" in args and "tensorboard       on" in text
+        monkeypatch.setattr(launch, "tensorboard_available", lambda: False)
+        form._refresh()
+        args, _ = form._validate()
+        assert args is None and form.query_one("#start").disabled
+        assert "not installed" in str(form.query_one("#tensorboard-note").render())
