@@ -12,13 +12,13 @@ def test_help_lists_every_command_and_what_it_does(capsys: pytest.CaptureFixture
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for name in ("run", "report", "tune", "serve"):
+    for name in ("run", "report", "tune", "import", "serve"):
         assert f"    {name} " in out, name
     words = " ".join(out.split())  # wrapping depends on the terminal's width
     assert "--batch" in words and "same as the run command" in words
-    for what in ("seed group", "five baselines", "optuna", "web browser"):
+    for what in ("seed group", "five baselines", "optuna", "SUMO network", "web browser"):
         assert what in words, what
-    assert set(COMMANDS) == {"run", "report", "tune", "serve"}
+    assert set(COMMANDS) == {"run", "report", "tune", "import", "serve"}
 
 
 def test_a_training_flag_without_a_command_says_how(capsys: pytest.CaptureFixture[str]) -> None:
