@@ -52,4 +52,4 @@ def test_unknown_command_lists_the_commands(capsys: pytest.CaptureFixture[str]) 
         main(["bogus"])
     assert exit_.value.code == 2
     err = capsys.readouterr().err
-    assert "'run', 'report', 'tune', 'serve'" in err
+    assert "'run', 'report', 'tune', 'import', 'serve'" in err
