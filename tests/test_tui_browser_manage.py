@@ -148,7 +148,7 @@ async def test_tensorboard_hint(results: Path) -> None:
         await _select(pilot, screen, "riemann_quick")
         await pilot.press("t")
         await pilot.pause()
-        assert any("pip install tensorboard" in str(n.message)
+        assert any("--tensorboard" in str(n.message)
                    for n in pilot.app._notifications)
         logs.mkdir(parents=True)
         await pilot.press("t")

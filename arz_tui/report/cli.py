@@ -10,6 +10,7 @@ from pathlib import Path
 from arz_tui.argparsing import Parser, path, positive_int
 from arz_tui.errors import UserError, exit_on_user_error
 from arz_tui.report.evaluate import DEMAND_LEVELS, evaluate_all, learning_curves, resolve
+from arz_tui.report.timespace import read_diagrams
 from arz_tui.report.write import write_report
 from arz_tui.runstore.layout import report_dir
 
@@ -62,7 +63,7 @@ def _report(args: argparse.Namespace, argv: list[str], prog: str) -> int:
     results = evaluate_all(groups, levels, args.episodes, args.seed, args.model, progress)
     curves = learning_curves(groups)
     files = write_report(results, curves, out, shlex.join([prog.split()[0], *prog.split()[1:],
-                                                           *argv]))
+                                                           *argv]), read_diagrams(groups))
     for written in files:
         console.print(f"wrote {written}", markup=False)
     return 0

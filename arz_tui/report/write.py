@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from arz_tui.report.timespace import Diagrams, plot_timespace
 from arz_tui.runstore.atomic import write_json_atomic, write_text_atomic
 from arz_tui.training.sweep import MIN_RUNS_FOR_INTERVAL
 
@@ -139,9 +140,12 @@ def plots(results: dict[str, Any], curves: dict[str, Any], out: Path) -> list[st
 
 
 def write_report(results: dict[str, Any], curves: dict[str, Any], out: Path,
-                 command: str) -> list[Path]:
+                 command: str, diagrams: list[Diagrams] | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     images = plots(results, curves, out)
+    timespace = plot_timespace(diagrams or [], out)
+    if timespace is not None:
+        images.append(timespace)
     write_json_atomic(out / "report.json", {**results, "learning_curves": curves,
                                             "command": command})
     write_text_atomic(out / "report.md", markdown(results, curves, command, images))

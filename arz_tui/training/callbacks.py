@@ -296,6 +296,7 @@ class PhysicalEvalCallback(EvalCallback):
         self.events.publish(EventKind.EVAL, step, mean_reward=self.last_mean_reward,
                             reward_per_step=self._reward_per_step(),
                             n_episodes=self.n_eval_episodes, **means)
+        self._record_physical(step, means)
         if self._timespace:
             save_npy_atomic(self.layout.timespace("rl"), np.stack(self._timespace))
             self.events.publish(EventKind.TIMESPACE, step, controller="rl",
@@ -308,6 +309,17 @@ class PhysicalEvalCallback(EvalCallback):
                                 path=str(self.layout.best_model))
         return keep_going
 
+
+    def _record_physical(self, step: int, means: dict[str, float]) -> None:
+        """The evaluation's per-step reward and physical means, next to SB3's eval/ scalars
+        (TensorBoard and any other SB3 output; a no-op without one)."""
+        per_step = self._reward_per_step()
+        if per_step is not None:
+            self.logger.record("eval/reward_per_step", per_step)
+        for key, value in means.items():
+            if isinstance(value, (int, float)) and np.isfinite(value):
+                self.logger.record(f"eval/{key}", float(value))
+        self.logger.dump(step)
 
     def _reward_per_step(self) -> float | None:
         """The last evaluation's rewards summed over its episodes, per decision step."""

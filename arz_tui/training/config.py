@@ -196,6 +196,9 @@ class TrainingConfig(_Model):
     results_dir: Path = Field(default=Path("results"), description="Folder of run folders.")
     max_hours: float | None = Field(default=None, gt=0, le=10_000, description="Wall-clock "
                                     "budget: checkpoint and stop cleanly when reached.")
+    tensorboard: bool = Field(default=False, description="Write TensorBoard logs to the run's "
+                              "logs/tb (needs the tensorboard package); a resume continues "
+                              "them.")
     n_envs: int | None = Field(
         default=None, ge=1, le=MAX_N_ENVS, description="Environments stepped together "
         "(replicas of the scenario in one batched simulator; the DQN settings keep their "

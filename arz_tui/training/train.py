@@ -56,6 +56,9 @@ def build_parser(prog: str = "arz-tui --batch") -> argparse.ArgumentParser:
     p.add_argument("--seed", type=non_negative_int, default=None, help="seed (default 0)")
     p.add_argument("--resume", action="store_true",
                    help="continue the newest complete checkpoint of --name")
+    p.add_argument("--tensorboard", action="store_true",
+                   help="write TensorBoard logs to RUN/logs/tb (needs the tensorboard package: "
+                        "pip install -e \".[tensorboard]\"); a resume continues them")
     p.add_argument("--no-sanity-checks", action="store_true",
                    help="skip the pre-training checks (not recommended)")
     p.add_argument("--results-dir", type=path, default=None,
@@ -172,6 +175,8 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     training.update({k: v for k, v in overrides.items() if v is not None})
     if args.resume:
         training["resume_training"] = True
+    if args.tensorboard:
+        training["tensorboard"] = True
     if args.no_sanity_checks:
         training.setdefault("sanity_check_config", {})["enabled"] = False
     if args.name is not None:
@@ -180,7 +185,13 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         # Generated network names (grid:4x4?lanes=1) hold characters a folder name may not.
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(env_config.scenario).stem).strip("-.")
         training["experiment_name"] = f"{stem or 'scenario'}_{mode}"
-    return env_config, TrainingConfig.build(**training)
+    config = TrainingConfig.build(**training)
+    if config.tensorboard:
+        # Before any run folder (or --seeds child) exists: one line, exit 2.
+        from arz_tui.training.tensorboard_log import require_tensorboard
+
+        require_tensorboard()
+    return env_config, config
 
 
 def run(args: argparse.Namespace) -> int:

@@ -50,6 +50,11 @@ from arz_tui.training.events import (
     process_info,
 )
 from arz_tui.training.sanity import SanityCheckError, SanityReport, run_sanity_checks
+from arz_tui.training.tensorboard_log import (
+    TB_LOG_NAME,
+    require_tensorboard,
+    tensorboard_available,
+)
 
 BASELINE = "fixed-time"
 """The baseline every evaluation is compared with."""
@@ -125,6 +130,8 @@ class RLTrainer:
         Raises UserError for problems the user can fix (existing run, nothing to resume,
         incompatible resume, unavailable device) and SanityCheckError when a check fails; in
         both cases before any training and without touching an existing run's files."""
+        if self.config.tensorboard:
+            require_tensorboard()
         self.device = resolve_device(self.config.device)
         if self.config.resume_training and self.config.n_envs is None:
             # A resume keeps the run's environment count unless one is given.
@@ -377,13 +384,7 @@ class RLTrainer:
 
         cfg = self.config
         h = cfg.dqn_hyperparams
-        tb = None
-        try:
-            import tensorboard  # noqa: F401
-
-            tb = str(self.layout.tensorboard)
-        except ImportError:
-            pass
+        tb = str(self.layout.tensorboard) if self._tensorboard() else None
         train_freq, gradient_steps = rollout_schedule(h.train_freq, h.gradient_steps,
                                                       env.num_envs)
         if self._resume_from is not None:
@@ -411,6 +412,19 @@ class RLTrainer:
                            "optimizer_kwargs": {"fused": True}},
             seed=cfg.seed, device=self.device,
             tensorboard_log=tb, verbose=0)
+
+    def _tensorboard(self) -> bool:
+        """Log to TensorBoard: asked for, or a resume of a run that has logs (its curves
+        continue even when --tensorboard was not repeated)."""
+        if self.config.tensorboard:
+            return True
+        if self._resume_from is not None and self.layout.tensorboard.is_dir():
+            if tensorboard_available():
+                return True
+            self.events.publish(EventKind.LOG, self._resume_from.steps,
+                                message="the run has TensorBoard logs, but the tensorboard "
+                                "package is not installed: they are not continued")
+        return False
 
     def _learn(self) -> None:
         import torch
@@ -481,7 +495,7 @@ class RLTrainer:
         try:
             self.model.learn(remaining, callback=callbacks,
                              reset_num_timesteps=self._resume_from is None,
-                             tb_log_name="dqn", progress_bar=False)
+                             tb_log_name=TB_LOG_NAME, progress_bar=False)
             if stop.reason is not None:
                 self._interrupted(stop.reason, stop.stopped_at)
             else:

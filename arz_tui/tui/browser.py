@@ -19,8 +19,10 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,7 @@ from textual.worker import Worker
 from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
 from arz_tui.runstore.files import Unreadable, text_tail
 from arz_tui.runstore.layout import TUNING_DIR, report_dir
+from arz_tui.runstore.manage import group_members
 from arz_tui.runstore.reader import (
     FileEntry,
     RunInfo,
@@ -73,7 +76,14 @@ from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.prompt import PromptScreen
 from arz_tui.tui.tensorboard import show_tensorboard_hint
-from arz_tui.tui.widgets import Heatmap, Line, SeriesPlot
+from arz_tui.tui.widgets import (
+    ColourScale,
+    CorridorAxis,
+    Heatmap,
+    Line,
+    SeriesPlot,
+    corridor_axis,
+)
 
 REFRESH_S = 1.0
 """How often the folder is re-listed and the highlighted run's metrics.jsonl tailed."""
@@ -103,6 +113,13 @@ SUMMARY_METRICS = (
 RUN_COLUMNS = (("name", "  name"), ("scenario", "scenario"), ("mode", "mode"),
                ("steps", "steps"), ("best", "best"), ("date", "started (UTC)"),
                ("status", "status"), ("note", "note"))
+NARROW_HIDDEN = frozenset({"scenario", "mode", "date"})
+"""Run-table columns left out below NARROW columns (the detail header and overview show
+them for the highlighted run), so status and note stay on screen at 80 columns."""
+NARROW = 110
+"""Below this width: the narrow run table, and the overview's panels stacked."""
+SHORT = 32
+"""Below this height: a shorter run table, so the tabs keep room."""
 
 SHORT_REASONS = (
     ("training_config.json is not valid JSON", "bad config JSON"),
@@ -169,11 +186,12 @@ def plain(value: Any) -> Text:
 
 
 # ---------------------------------------------------------------------- listing
-def _widths(rows: list[tuple[Any, ...]]) -> list[int]:
+def _widths(rows: list[tuple[Any, ...]],
+            columns: tuple[tuple[str, str], ...] = RUN_COLUMNS) -> list[int]:
     """Width of each run-table column: its label's or its widest cell's."""
     return [max([cell_len(label)] + [cell_len(r[i].plain if isinstance(r[i], Text) else str(r[i]))
                                      for r in rows])
-            for i, (_, label) in enumerate(RUN_COLUMNS)]
+            for i, (_, label) in enumerate(columns)]
 
 
 def _finite(value: Any) -> bool:
@@ -204,6 +222,7 @@ class RunLister:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self._cache: dict[str, _Cached] = {}
+        self._study_cache: dict[Path, tuple[tuple[Any, ...], StudyView]] = {}
         self.error: str | None = None
 
     def _signature(self, path: Path) -> tuple[Any, ...]:
@@ -227,6 +246,29 @@ class RunLister:
         self._cache[path.name] = _Cached(signature, info)
         return info
 
+    def _study_signature(self, folder: Path) -> tuple[Any, ...]:
+        """What a study's view is read from: its trial folders' files and its records (stat
+        calls only, no parsing)."""
+        try:
+            trials = sorted(p for p in folder.iterdir() if p.name.startswith("trial_"))
+        except OSError:
+            trials = []
+        return (_stat_key(folder), _stat_key(folder / "best_trial.json"),
+                _stat_key(folder / "best_config.json"),
+                *((t.name, self._signature(t), _stat_key(RunLayout(t).trial)) for t in trials))
+
+    def study(self, folder: Path) -> StudyView:
+        """A study's view, re-read only when one of its files changed or a trial runs (the
+        list and the selected study's tabs share it, once a second)."""
+        signature = self._study_signature(folder)
+        cached = self._study_cache.get(folder)
+        if cached is not None and cached[0] == signature and not any(
+                t.status == RunStatus.RUNNING for t in cached[1].trials):
+            return cached[1]
+        view = read_study(folder, self.root)
+        self._study_cache[folder] = (signature, view)
+        return view
+
     def _studies(self, tuning: Path) -> list[RunInfo]:
         """tuning/STUDY rows (trials, best value) and one row per trial (STUDY/trial_N)."""
         rows: list[RunInfo] = []
@@ -234,8 +276,10 @@ class RunLister:
             folders = sorted(p for p in tuning.iterdir() if p.is_dir() and not p.is_symlink())
         except OSError:
             return rows
+        for gone in set(self._study_cache) - set(folders):
+            del self._study_cache[gone]
         for folder in folders:
-            view = read_study(folder, self.root)
+            view = self.study(folder)
             states = [view.outcomes[t.path.name].state if t.path.name in view.outcomes
                       else str(t.status) for t in view.trials]
             counts = ", ".join(f"{states.count(s)} {s}" for s in sorted(set(states)))
@@ -298,6 +342,12 @@ class RunDetails:
     report: str = ""
     aggregate: Aggregate | None = None
     study: StudyView | None = None
+    axis: CorridorAxis | None = None
+    """The time-space diagrams' distance axis (from the run's scenario), None if unreadable."""
+    members: list[str] = field(default_factory=list)
+    """A seed group's member runs (from group.json's seeds)."""
+    member: str | None = None
+    """The member whose time-space diagrams and log a seed group's tabs show."""
 
 
 ArrayCache = dict[Path, tuple[tuple[int, int] | None, np.ndarray | None]]
@@ -315,32 +365,72 @@ def _timespace(path: Path, root: Path, cache: ArrayCache) -> np.ndarray | None:
     return data
 
 
+@lru_cache(maxsize=16)
+def _axis(scenario: str) -> CorridorAxis | None:
+    # Built-in names are fixed; a scenario file read once per browser process is enough
+    # for an axis (a run's scenario cannot change under it: resume refuses a changed env).
+    return corridor_axis(scenario)
+
+
+def choose_member(members: list[str], wanted: str | None, finished: list[str]) -> str | None:
+    """The member asked for, else the first finished one, else the first."""
+    if wanted in members:
+        return wanted
+    return next((m for m in members if m in finished), members[0] if members else None)
+
+
+def _read_run_files(details: RunDetails, path: Path, root: Path, cache: ArrayCache) -> None:
+    """The time-space diagrams (with their axis) and the log of one run folder."""
+    lay = RunLayout(path)
+    details.timespace = {c: _timespace(lay.timespace(c), root, cache)
+                         for c in ("rl", "fixed_time")}
+    if details.config is None:
+        try:
+            details.config = read_config(path, root)
+        except Unreadable:
+            pass
+    if details.config is not None and details.config.env.scenario:
+        details.axis = _axis(details.config.env.scenario)
+    details.log = log_tail(path, LOG_LINES, root)
+
+
 def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
-                 cache: ArrayCache | None = None) -> RunDetails:
-    """Read what the tabs show of `info` (the events since `tail`'s last read); never raises."""
+                 cache: ArrayCache | None = None, member: str | None = None,
+                 study: Callable[[Path], StudyView] | None = None) -> RunDetails:
+    """Read what the tabs show of `info` (the events since `tail`'s last read); never raises.
+
+    For a seed group, `member` names the seed run whose time-space diagrams and log are
+    shown (default: the first finished one)."""
     path = info.path
     details = RunDetails(info.name, reset, tail.read() if tail is not None else [])
     details.report = text_tail(report_dir(path.parent, path.name) / "report.md", root,
                                cap=256 * 1024)
+    cache = {} if cache is None else cache
     if info.status == RunStatus.GROUP:
         details.aggregate = read_aggregate(path, root)
+        # Plain folder names only: a hostile group.json cannot point outside the results.
+        details.members = [m for m in group_members(path.parent, path.name)
+                           if Path(m).name == m and m not in (".", "..")]
+        finished = details.aggregate.finished if details.aggregate is not None else []
+        details.member = choose_member(details.members, member, finished)
+        if details.member is not None:
+            member_path = path.parent / details.member
+            if member_path.is_dir():
+                _read_run_files(details, member_path, root, cache)
+                details.config = None  # the group's overview is the aggregate, not a member
         return details
     if info.status == RunStatus.STUDY:
-        details.study = read_study(path, root)
+        details.study = study(path) if study is not None else read_study(path, root)
         return details
     if info.status == RunStatus.UNREADABLE:
         return details
-    lay = RunLayout(path)
     try:
         details.config = read_config(path, root)
     except Unreadable as err:
         details.config_problem = err.reason
     details.summary = read_summary(path, root)
-    cache = {} if cache is None else cache
-    details.timespace = {c: _timespace(lay.timespace(c), root, cache)
-                         for c in ("rl", "fixed_time")}
+    _read_run_files(details, path, root, cache)
     details.files = model_files(path, root)
-    details.log = log_tail(path, LOG_LINES, root)
     return details
 
 
@@ -387,6 +477,8 @@ class ResultsScreen(Screen):
         Binding("n", "rename", "Rename", show=False, tooltip="Rename the selected run"),
         Binding("d", "delete", "Delete", show=False,
                 tooltip="Delete the selected run or group (asks first)"),
+        Binding("m", "next_member", "Next seed", show=False,
+                tooltip="A seed group's time-space and log tabs: show the next seed run"),
         Binding("t", "tensorboard", "TensorBoard", show=False,
                 tooltip="The command that opens this run in TensorBoard"),
         Binding("1", "show_tab('overview')", "Tabs", key_display="1-7"),
@@ -402,6 +494,10 @@ class ResultsScreen(Screen):
 
     DEFAULT_CSS = """
     ResultsScreen #runs { height: 35%; min-height: 5; }
+    ResultsScreen.-short #runs { height: 30%; }
+    ResultsScreen.-narrow #pane-overview > Horizontal { layout: vertical; }
+    ResultsScreen.-narrow #config-scroll { width: 1fr; height: auto; max-height: 40%; }
+    ResultsScreen.-narrow #summary-box { width: 1fr; height: 1fr; }
     ResultsScreen #filter { display: none; }
     ResultsScreen.-filtering #filter { display: block; }
     ResultsScreen #report-progress { height: auto; max-height: 12; padding: 0 1; }
@@ -418,6 +514,9 @@ class ResultsScreen(Screen):
     ResultsScreen #log { height: 1fr; }
     ResultsScreen Heatmap { width: 1fr; }
     ResultsScreen #ts-rl { margin-right: 1; }
+    ResultsScreen #ts-pair { height: 1fr; }
+    ResultsScreen .member { height: auto; padding: 0 1; color: $text-muted; display: none; }
+    ResultsScreen.-group .member { display: block; }
     ResultsScreen #report { padding: 0 1; }
     """
 
@@ -450,6 +549,8 @@ class ResultsScreen(Screen):
         self.sort_key = SORTS[0]
         self.reporting: str | None = None
         """The run or group a report is being written for (one at a time)."""
+        self.member: str | None = None
+        """The seed run a group's time-space and log tabs show (None: the first finished)."""
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -468,12 +569,16 @@ class ResultsScreen(Screen):
             with TabPane("2 Curves", id="pane-curves"), Horizontal():
                 yield SeriesPlot("reward per decision step", id="curve-reward")
                 yield SeriesPlot("queue (veh)", id="curve-queue")
-            with TabPane("3 Time-space", id="pane-timespace"), Horizontal():
-                yield Heatmap("RL (DQN)", id="ts-rl")
-                yield Heatmap("fixed time", id="ts-fixed")
+            with TabPane("3 Time-space", id="pane-timespace"), Vertical():
+                yield Static("", id="ts-member", classes="member")
+                with Horizontal(id="ts-pair"):
+                    yield Heatmap("RL (DQN)", id="ts-rl")
+                    yield Heatmap("fixed time", id="ts-fixed")
+                yield ColourScale(id="ts-scale")
             with TabPane("4 Checkpoints", id="pane-checkpoints"):
                 yield DataTable(id="checkpoints", cursor_type="row")
-            with TabPane("5 Log", id="pane-log"):
+            with TabPane("5 Log", id="pane-log"), Vertical():
+                yield Static("", id="log-member", classes="member")
                 yield Log(id="log", max_lines=LOG_LINES * 2)
             with TabPane("6 Compare", id="pane-compare"):
                 yield Static("mark two runs with space, then press c", id="compare-note")
@@ -497,6 +602,7 @@ class ResultsScreen(Screen):
         ckpt = self.query_one("#checkpoints", DataTable)
         for key, label in (("file", "file"), ("size", "size"), ("time", "modified (UTC)")):
             ckpt.add_column(label, key=key)
+        self._adapt()
         self._tick()
         runs.focus()
         self._timer = self.set_interval(self.refresh_interval, self._tick)
@@ -504,6 +610,26 @@ class ResultsScreen(Screen):
     def on_screen_suspend(self) -> None:
         if self._timer is not None:
             self._timer.pause()
+
+    def on_resize(self) -> None:
+        self._adapt()
+
+    def _adapt(self) -> None:
+        """Fit the terminal: at narrow widths the run table keeps name, steps, best, status
+        and note, and the overview stacks its panels; short terminals shrink the table."""
+        width, height = self.app.size
+        narrow = width < NARROW
+        changed = narrow != self.has_class("-narrow")
+        self.set_class(narrow, "-narrow")
+        self.set_class(height < SHORT, "-short")
+        if changed and self.runs:
+            self._names = []  # rebuild the table with the other columns
+            self._show_runs(self.runs)
+
+    def _columns(self) -> tuple[tuple[str, str], ...]:
+        if self.has_class("-narrow"):
+            return tuple(c for c in RUN_COLUMNS if c[0] not in NARROW_HIDDEN)
+        return RUN_COLUMNS
 
     def on_screen_resume(self) -> None:
         if self._timer is not None:
@@ -540,21 +666,24 @@ class ResultsScreen(Screen):
         self.runs = runs
         self.infos = {r.name: r for r in self.runs}
         self.marked = [m for m in self.marked if m in self.infos]
-        rows = [self._row(r) for r in self.runs]
+        columns = self._columns()
+        keys = [key for key, _ in columns]
+        index = [k for k, (key, _) in enumerate(RUN_COLUMNS) if key in keys]
+        rows = [tuple(row[k] for k in index) for row in map(self._row, self.runs)]
         table = self.query_one("#runs", DataTable)
         keep = self.selected
         names = [r.name for r in self.runs]
-        widths = _widths(rows)
+        widths = _widths(rows, columns)
         if names == self._names and widths == self._widths:
             for name, new, old in zip(names, rows, self._rows, strict=True):
-                for (key, _), a, b in zip(RUN_COLUMNS, new, old, strict=True):
+                for (key, _), a, b in zip(columns, new, old, strict=True):
                     if a != b:
                         table.update_cell(name, key, a)
         else:
             # Explicit widths: rows arrive from a worker while the table is on screen, and
             # DataTable's measured widths would not reach lines it already rendered.
             table.clear(columns=True)
-            for (key, label), width in zip(RUN_COLUMNS, widths, strict=True):
+            for (key, label), width in zip(columns, widths, strict=True):
                 table.add_column(label, key=key, width=width)
             for name, row in zip(names, rows, strict=True):
                 table.add_row(*row, key=name)
@@ -595,6 +724,7 @@ class ResultsScreen(Screen):
         if info is None:
             return
         self.selected = name
+        self.member = None
         self.state = RunState() if info.status not in ("unreadable", "group") else None
         self.details = None
         self._log = None
@@ -616,8 +746,10 @@ class ResultsScreen(Screen):
         self.query_one("#detail-header", Static).update(Text(message, style="dim"))
         self._clear_details()
 
-    def _clear_details(self) -> None:
-        self._log = None
+    def _clear_details(self, keep_log: bool = False) -> None:
+        if not keep_log:
+            self._log = None
+            self.query_one("#log", Log).clear()
         self.query_one("#config", Static).update("")
         self._set_summary("", None, None)
         for plot in ("#curve-reward", "#curve-queue"):
@@ -625,7 +757,6 @@ class ResultsScreen(Screen):
         self.query_one("#ts-rl", Heatmap).set_data(None)
         self.query_one("#ts-fixed", Heatmap).set_data(None)
         self.query_one("#checkpoints", DataTable).clear()
-        self.query_one("#log", Log).clear()
 
     def _render_report(self, info: RunInfo, details: RunDetails) -> None:
         """report/report.md of a run or seed group (written by `arz-tui report`)."""
@@ -638,7 +769,7 @@ class ResultsScreen(Screen):
     def _render_group(self, info: RunInfo, details: RunDetails) -> None:
         """A seed group: its members, the aggregate over seeds as a table, and its learning
         curve (mean over seeds per decision step, the band only from three seeds)."""
-        self._clear_details()
+        self._clear_details(keep_log=True)  # the member's log: redrawn only when it changed
         agg = details.aggregate
         if agg is None:
             self.query_one("#config", Static).update(Text(printable(
@@ -715,8 +846,12 @@ class ResultsScreen(Screen):
 
     def _render_details(self, info: RunInfo, details: RunDetails) -> None:
         self._render_header(info)
+        self.set_class(info.status == RunStatus.GROUP, "-group")
         if info.status == RunStatus.GROUP:
             self._render_group(info, details)
+            self._render_member(details)
+            self._render_timespace(details)
+            self._render_log(details)
             return
         if info.status == RunStatus.STUDY:
             self._render_study(info, details)
@@ -876,8 +1011,20 @@ class ResultsScreen(Screen):
 
     def _render_timespace(self, details: RunDetails) -> None:
         arrays = details.timespace or {}
-        self.query_one("#ts-rl", Heatmap).set_data(arrays.get("rl"))
-        self.query_one("#ts-fixed", Heatmap).set_data(arrays.get("fixed_time"))
+        self.query_one("#ts-rl", Heatmap).set_data(arrays.get("rl"), details.axis)
+        self.query_one("#ts-fixed", Heatmap).set_data(arrays.get("fixed_time"), details.axis)
+
+    def _render_member(self, details: RunDetails) -> None:
+        """A seed group's time-space and log tabs show one member: say which, and how to
+        see another."""
+        if details.member is None:
+            text = "no member run of this group to show yet"
+        else:
+            k = details.members.index(details.member) + 1
+            text = (f"seed run {details.member} ({k} of {len(details.members)})"
+                    + ("  [m: next seed]" if len(details.members) > 1 else ""))
+        for widget_id in ("#ts-member", "#log-member"):
+            self.query_one(widget_id, Static).update(Text(text))
 
     def _render_checkpoints(self, details: RunDetails) -> None:
         table = self.query_one("#checkpoints", DataTable)
@@ -906,11 +1053,13 @@ class ResultsScreen(Screen):
         info = self.infos.get(self.selected) if self.selected else None
         tail, reset = self._tail, self._reset
         self._reset = False
-        self._io = self.run_worker(lambda: self._read_folder(info, tail, reset),
+        member = self.member
+        self._io = self.run_worker(lambda: self._read_folder(info, tail, reset, member),
                                    name="read-results", group="read-results", thread=True,
                                    exit_on_error=False)
 
-    def _read_folder(self, info: RunInfo | None, tail: JsonlTail | None, reset: bool) -> None:
+    def _read_folder(self, info: RunInfo | None, tail: JsonlTail | None, reset: bool,
+                     member: str | None = None) -> None:
         """In the worker: list, then read the selected run (as it was when asked)."""
         runs = self.lister.list()
         self.post_message(Listed(runs))
@@ -918,7 +1067,8 @@ class ResultsScreen(Screen):
             current = next((r for r in runs if r.name == info.name), None)
             if current is not None:
                 self.post_message(DetailsRead(read_details(current, self.results_dir, tail,
-                                                           reset, self._arrays)))
+                                                           reset, self._arrays, member,
+                                                           self.lister.study)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._io and event.worker.is_finished and self._again \
@@ -1011,6 +1161,8 @@ class ResultsScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only what works on the selected run now (the footer hides the rest)."""
+        if action == "next_member":
+            return bool(self.details is not None and len(self.details.members) > 1) or None
         if action in ("delete", "rename", "report"):
             info = self._selected_info()
             if info is None:
@@ -1089,6 +1241,15 @@ class ResultsScreen(Screen):
                                       severity="error")
             return
         self.app.call_from_thread(self._after_change, f"renamed {name} to {new}")
+
+    def action_next_member(self) -> None:
+        details = self.details
+        if details is None or not details.members:
+            return
+        k = details.members.index(details.member) if details.member in details.members else -1
+        self.member = details.members[(k + 1) % len(details.members)]
+        self._log = None
+        self._tick()
 
     def action_tensorboard(self) -> None:
         info = self._selected_info()

@@ -38,6 +38,7 @@ from textual.widgets import (
 from arz_tui.runstore import RunLayout
 from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.training.config import MODE_PRESETS, NAME_PATTERN, TrainingConfig
+from arz_tui.training.tensorboard_log import tensorboard_available
 from arz_tui.tui.messages import ResumeRequested
 from arz_tui.tui.scenarios import ScenarioScan, scan_scenarios
 from arz_tui.tui.validation import plain_problem
@@ -216,6 +217,9 @@ class LaunchScreen(Screen):
                                                 disabled=True))
                 yield _field("Sanity checks", Switch(value=True, id="sanity"),
                              note="sanity-note")
+                yield _field("TensorBoard", Checkbox("write TensorBoard logs",
+                                                     id="tensorboard"),
+                             note="tensorboard-note")
                 yield Button("Start training", variant="primary", id="start")
             with VerticalScroll(id="effective-box"):
                 yield Static("Effective configuration", classes="note")
@@ -510,10 +514,21 @@ class LaunchScreen(Screen):
                    "queue, truncated actions) will train for nothing", "warn")
         self._note("device-note", self._device_text())
 
+        tensorboard = self.query_one("#tensorboard", Checkbox).value
+        tb_problem = ""
+        if tensorboard and not tensorboard_available():
+            tb_problem = ("TensorBoard: the tensorboard package is not installed "
+                          "(pip install -e \".[tensorboard]\")")
+            problems.append(tb_problem)
+        self._note("tensorboard-note", tb_problem or (
+            "logs in RUN/logs/tb; press t in the results for the command" if tensorboard
+            else ""), "bad" if tb_problem else "")
+
         fields: dict[str, Any] = {"experiment_name": name or "unnamed", "mode": self.mode,
                                   "device": self.device, "seed": seeds[0],
                                   "results_dir": self.results_dir,
-                                  "sanity_check_config": {"enabled": sanity}}
+                                  "sanity_check_config": {"enabled": sanity},
+                                  "tensorboard": tensorboard}
         if steps:
             fields["total_timesteps"] = steps
         if hours:
@@ -546,6 +561,8 @@ class LaunchScreen(Screen):
             args += ["--resume"]
         if not sanity:
             args += ["--no-sanity-checks"]
+        if tensorboard:
+            args += ["--tensorboard"]
         return args, text
 
     def _saved_text(self, name: str) -> str:
@@ -591,6 +608,7 @@ class LaunchScreen(Screen):
             f"network           {h.net_arch}",
             f"max hours         {cfg.max_hours if cfg.max_hours else '-'}",
             f"sanity checks     {'on' if cfg.sanity_check_config.enabled else 'OFF'}",
+            f"tensorboard       {'on' if cfg.tensorboard else 'off'}",
             f"resume            {'yes' if resume else 'no'}",
             f"results           {cfg.run_dir}",
         ]

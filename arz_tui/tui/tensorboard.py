@@ -16,8 +16,8 @@ def tensorboard_hint(run: Path) -> tuple[str | None, str]:
     """(the command, or None when the run has no logs, and what to tell the user)."""
     logs = RunLayout(run).tensorboard
     if not logs.is_dir():
-        return None, (f"no TensorBoard logs in {logs}: they are written when the tensorboard "
-                      "package is installed (pip install tensorboard)")
+        return None, (f"no TensorBoard logs in {logs}: start a run with --tensorboard (the "
+                      "form's TensorBoard box; needs pip install -e \".[tensorboard]\")")
     command = f"tensorboard --logdir {shlex.quote(str(logs))}"
     return command, command
 
