@@ -73,8 +73,23 @@ class Tmux:
         out = self("capture-pane", "-p", "-t", self.session, check=False)
         return out.stdout if out.returncode == 0 else ""
 
+    def styled(self) -> str:
+        """The pane with its colours (a highlight that moves shows only here)."""
+        out = self("capture-pane", "-p", "-e", "-t", self.session, check=False)
+        return out.stdout if out.returncode == 0 else ""
+
     def keys(self, *keys: str) -> None:
         self("send-keys", "-t", self.session, *keys)
+
+    def pick_next_option(self) -> None:
+        """In an open list: Down, then Enter once the highlight has moved. Sent together,
+        a busy machine can deliver both before the list takes the focus."""
+        before = self.styled()
+        self.keys("Down")
+        deadline = time.monotonic() + PAINT_TIMEOUT_S
+        while self.styled() == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.keys("Enter")
 
     def kill(self) -> None:
         self("kill-server", check=False)
@@ -170,7 +185,7 @@ def test_terminal_app_trains_a_sanity_run_and_quits(tmux: Tmux, tmp_path: Path) 
 
     tmux.keys("Tab", "Enter")  # the scenario list
     wait_for(tmux, lambda s: "riemann" in s and "simple" in s, PAINT_TIMEOUT_S, "the list")
-    tmux.keys("Down", "Enter")  # riemann: the fastest to train
+    tmux.pick_next_option()  # riemann: the fastest to train
     wait_for(tmux, lambda s: "riemann_sanity" in s, PAINT_TIMEOUT_S, "riemann chosen")
     tmux.keys("C-s")
     screen = wait_for(tmux, lambda s: "status: finished" in s, TRAIN_TIMEOUT_S,
@@ -227,7 +242,7 @@ def test_80x24_every_field_readable_and_training_from_the_keyboard(tmux: Tmux,
     listing = wait_for(tmux, lambda s: LONG_NAME in s, PAINT_TIMEOUT_S, "the scenario list")
     for name in ("lagos", "riemann", "simple", LONG_NAME):
         assert re.search(rf"(^|\s){re.escape(name)}(\s|$)", listing, re.M), listing
-    tmux.keys("Down", "Enter")  # riemann
+    tmux.pick_next_option()  # riemann
     wait_for(tmux, lambda s: "riemann_sanity" in s, PAINT_TIMEOUT_S, "riemann chosen")
     tmux.keys("C-s")
     screen = wait_for(tmux, lambda s: "status: finished" in s, TRAIN_TIMEOUT_S,
