@@ -126,7 +126,7 @@ def load_model(path: Path, env: Any, device: str = "cpu", dqn: dict[str, Any] | 
     cls: Any = algorithm or DQN
     try:
         return cls.load(path, env=env if hasattr(env, "num_envs") else None,
-                                       device=device, custom_objects=objects, **kwargs)
+                        device=device, custom_objects=objects, **kwargs)
     except (ValueError, KeyError, RuntimeError, zipfile.BadZipFile, EOFError, OSError) as err:
         # torch refusing a non-weights pickle lands here too (UnpicklingError is a
         # RuntimeError subclass in torch's weights-only loader).
