@@ -173,11 +173,16 @@ def test_riemann_initial_state() -> None:
     # per km and lane: its mean speed (cars stopped, motorcycles creeping, ~3 km/h) is below
     # the 10 km/h queue speed, the block's ends fall on 25 m cell faces and the road behind it
     # is empty, so by the definition of docs/metrics.md the queue is exactly that block:
-    # (140 + 30) * 0.4 * 2 = 136 vehicles over 400 m, and nothing else.
+    # (140 + 30) * 0.4 * 2 = 136 vehicles over 400 m, and nothing else. Its length in metres
+    # is the room those vehicles take at jam spacing (docs/metrics.md): 149 car-equivalents
+    # per km and lane (140 cars + 30 motorcycles of pce 0.3) against the mix's jam occupancy,
+    # the occupancy-weighted mean of the classes' (cars 150, motorcycles 0.3 * 675 = 202.5).
     (lanes,) = [lk.lanes for lk in s.net.scenario.links if lk.id == "main_up"]
     assert lanes == 2
     assert q[up] == pytest.approx((140.0 + 30.0) * 0.4 * lanes, rel=1e-9)
-    assert length[up] == pytest.approx(400.0, rel=1e-9)
+    occupancy = 140.0 + 0.3 * 30.0
+    jam_of_mix = (140.0 * 150.0 + 0.3 * 30.0 * 0.3 * 675.0) / occupancy
+    assert length[up] == pytest.approx(400.0 * occupancy / jam_of_mix, rel=1e-9)
     # Every vehicle on main_up is in it: the road behind the queue starts empty.
     assert q[up] == pytest.approx(on_links[up], rel=1e-9)
     assert on_links[down] == 0.0 and q[down] == 0.0
