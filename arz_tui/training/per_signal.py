@@ -22,6 +22,7 @@ from arz_tui.training.sanity import (
     check_control_interval,
     check_device,
     check_flux_config,
+    reward_results,
 )
 
 
@@ -79,17 +80,8 @@ def check_signal_rewards(vec: SignalVecEnv, num_steps: int, min_unique: int,
         _, r, _, infos = vec.step(rng.integers(n, size=vec.num_envs))
         rewards.update(round(float(x), 9) for x in r)
         max_queue = max(max_queue, float(infos[0]["queue_veh"]))
-    variety = CheckResult(
-        name="reward_variety", passed=len(rewards) >= min_unique,
-        measured=f"{len(rewards)} distinct local rewards in {num_steps} random steps",
-        expected=f">= {min_unique}",
-        fix="the reward is (nearly) constant: check the reward function and that traffic "
-            "reaches the signals")
-    queue = CheckResult(
-        name="queue_formation", passed=max_queue >= min_queue,
-        measured=f"max queue {max_queue:.1f} veh", expected=f">= {min_queue:g} veh",
-        fix="raise the demand (demand_level) or lengthen the run so queues form at the signals")
-    return variety, queue
+    return reward_results(len(rewards), "local rewards", num_steps, min_unique, max_queue,
+                          min_queue)
 
 
 def signal_sanity_results(env_config: EnvConfig, sanity_config: SanityCheckConfig,

@@ -176,10 +176,17 @@ def check_rewards(env: TrafficSignalEnv, num_steps: int, min_unique: int,
         max_queue = max(max_queue, float(info["queue_veh"]))
         if terminated or truncated:
             env.reset()
-    unique = len(set(rewards))
+    return reward_results(len(set(rewards)), "rewards", num_steps, min_unique, max_queue,
+                          min_queue)
+
+
+def reward_results(unique: int, what: str, num_steps: int, min_unique: int, max_queue: float,
+                   min_queue: float) -> tuple[CheckResult, CheckResult]:
+    """The reward-variety and queue-formation verdicts of `unique` distinct `what` (e.g.
+    "rewards") and the largest queue seen in `num_steps` random steps."""
     variety = CheckResult(
         name="reward_variety", passed=unique >= min_unique,
-        measured=f"{unique} distinct rewards in {num_steps} random steps",
+        measured=f"{unique} distinct {what} in {num_steps} random steps",
         expected=f">= {min_unique}",
         fix="the reward is (nearly) constant: check the reward function and that traffic "
             "reaches the signals")
