@@ -9,7 +9,10 @@ SB3's DQN through its documented overrides (`train`, `predict`, `_on_step`):
   K * B uniform draws), compute the K TD targets in one forward of the target network (it does
   not change within `train`: SB3 updates it in `_on_step`), and bring the losses back in one
   transfer. Each gradient step is SB3's: Huber loss, gradient clipping, the optimizer step.
-- `predict`: epsilon-greedy per transition (SB3 flips one coin for all N environments).
+  On a plain ReLU MLP with Adam the steps go through `LeanQ` (arz_tui.training.lean_q): the
+  same step without autograd, ~5x cheaper on a CPU.
+- `predict`: epsilon-greedy per transition (SB3 flips one coin for all N environments); greedy
+  actions of a batch through `LeanQ` when it applies.
 - `_on_step`: the target network is updated each time the transition count crosses a multiple
   of `target_update_interval` (SB3 uses interval // n_envs vec steps, which drifts when n_envs
   does not divide it).
@@ -25,6 +28,8 @@ import torch as th
 import torch.nn.functional as F
 from stable_baselines3 import DQN
 from stable_baselines3.common.utils import polyak_update
+
+from arz_tui.training.lean_q import LeanQ
 
 
 def rollout_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> tuple[int, int]:
@@ -42,23 +47,46 @@ def rollout_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> tuple
 class BatchedDQN(DQN):
     """SB3 DQN for many environments and accelerators (see the module doc)."""
 
+    _lean_q: LeanQ | None = None
+    _lean_q_for: Any = None
+
+    def _excluded_save_params(self) -> list[str]:
+        # Views of the policy's own tensors: rebuilt after a load, never pickled.
+        return [*super()._excluded_save_params(), "_lean_q", "_lean_q_for"]
+
+    def _lean(self) -> LeanQ | None:
+        """The autograd-free step for the current policy (None: keep SB3's path)."""
+        if self._lean_q_for is not self.policy:
+            self._lean_q = LeanQ.for_policy(self.policy, self.max_grad_norm)
+            self._lean_q_for = self.policy
+        return self._lean_q
+
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         if gradient_steps <= 0:
             return
-        self.policy.set_training_mode(True)
+        lean = self._lean()
+        if lean is None:  # a plain MLP has no dropout or batch norm: its mode changes nothing
+            self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
         data = self.replay_buffer.sample(gradient_steps * batch_size,  # type: ignore[union-attr]
                                          env=self._vec_normalize_env)
         discounts = data.discounts if data.discounts is not None else self.gamma
         with th.no_grad():
-            next_q = self.q_net_target(data.next_observations).max(dim=1).values.reshape(-1, 1)
-            targets = data.rewards + (1 - data.dones) * discounts * next_q
+            if lean is not None:
+                next_q = lean.target_max(data.next_observations)
+            else:
+                next_q = self.q_net_target(data.next_observations).max(dim=1).values
+            targets = data.rewards + (1 - data.dones) * discounts * next_q.reshape(-1, 1)
         actions = data.actions.long()
         losses = th.empty(gradient_steps, device=targets.device)
         # The online network's: the target's never have gradients (SB3 passes both).
         params = list(self.q_net.parameters())
         for k in range(gradient_steps):
             rows = slice(k * batch_size, (k + 1) * batch_size)
+            if lean is not None:
+                losses[k] = lean.gradient_step(data.observations[rows], actions[rows],
+                                               targets[rows])
+                continue
             q = th.gather(self.q_net(data.observations[rows]), dim=1, index=actions[rows])
             loss = F.smooth_l1_loss(q, targets[rows])
             losses[k] = loss.detach()
@@ -72,9 +100,17 @@ class BatchedDQN(DQN):
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
-        if deterministic or not self.policy.is_vectorized_observation(observation):
+        if not self.policy.is_vectorized_observation(observation):
             return super().predict(observation, state, episode_start, deterministic)
-        action, state = self.policy.predict(observation, state, episode_start, True)
+        lean = self._lean() if isinstance(observation, np.ndarray) else None
+        if lean is not None:
+            action = lean.greedy(observation)
+        elif deterministic:
+            return super().predict(observation, state, episode_start, deterministic)
+        else:
+            action, state = self.policy.predict(observation, state, episode_start, True)
+        if deterministic:
+            return action, state
         # The action space's generator (SB3 seeds it with the model) draws coins and actions.
         rng = self.action_space.np_random
         explore = rng.random(len(action)) < self.exploration_rate
