@@ -44,7 +44,7 @@ def _plain_relu_mlp(net: nn.Module) -> list[nn.Linear] | None:
         return None
     if not all(type(a) is nn.ReLU for a in activations):
         return None
-    return linears  # type: ignore[return-value]
+    return linears
 
 
 def _plain_adam(optimizer: th.optim.Optimizer) -> bool:
@@ -89,9 +89,9 @@ class LeanQ:
             return None
         if type(getattr(q_net, "features_extractor", None)) is not FlattenExtractor:
             return None
-        linears = _plain_relu_mlp(getattr(q_net, "q_net", None))  # type: ignore[arg-type]
+        linears = _plain_relu_mlp(getattr(q_net, "q_net", None))
         target_net = getattr(policy, "q_net_target", None)
-        target = _plain_relu_mlp(getattr(target_net, "q_net", None))  # type: ignore[arg-type]
+        target = _plain_relu_mlp(getattr(target_net, "q_net", None))
         if linears is None or target is None or len(target) != len(linears):
             return None
         if type(getattr(target_net, "features_extractor", None)) is not FlattenExtractor:
@@ -112,10 +112,10 @@ class LeanQ:
         sizes = [p.numel() for p in self.params]
         total = sum(sizes)
         kw = {"dtype": p0.dtype, "device": p0.device}
-        self.flat_p = th.empty(total, **kw)  # type: ignore[arg-type]
-        self.flat_g = th.zeros(total, **kw)  # type: ignore[arg-type]
-        self.flat_m = th.zeros(total, **kw)  # type: ignore[arg-type]
-        self.flat_v = th.zeros(total, **kw)  # type: ignore[arg-type]
+        self.flat_p = th.empty(total, **kw)
+        self.flat_g = th.zeros(total, **kw)
+        self.flat_m = th.zeros(total, **kw)
+        self.flat_v = th.zeros(total, **kw)
         state = self.optimizer.state
         steps = {float(state[p]["step"]) for p in self.params if "step" in state[p]}
         if len(steps) > 1:
@@ -240,4 +240,5 @@ class LeanQ:
         if x.device != self.flat_p.device:
             x = x.to(self.flat_p.device)
         with th.no_grad():
-            return _mlp(x, self.wt, self.b).argmax(dim=1).cpu().numpy()
+            greedy: np.ndarray = _mlp(x, self.wt, self.b).argmax(dim=1).cpu().numpy()
+        return greedy
