@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from arz_tui.runstore import RunLayout  # noqa: E402
+from arz_tui.runstore.checkpoints import candidates  # noqa: E402
 from arz_tui.runstore.events import read_events  # noqa: E402
 from arz_tui.runstore.files import Unreadable, read_json, read_npz  # noqa: E402
 
@@ -67,10 +68,10 @@ def one(work: Path, phase: str, corrupt: bool) -> tuple[bool, str]:
         return False, f"not killed (exit {killed.returncode})"
     lay = RunLayout(work / "r" / name)
     if corrupt:
-        newest = sorted(lay.latest.glob("replay_buffer_*_steps.npz"),
-                        key=lambda p: int(p.name.split("_")[2]))
-        if newest:
-            newest[-1].write_bytes(newest[-1].read_bytes()[:64])
+        found = candidates(lay)
+        newest = found[0].buffer if found else None
+        if newest is not None:  # the newest checkpoint's own buffer file (snapshot or delta)
+            newest.write_bytes(newest.read_bytes()[:64])
     resumed = subprocess.run([sys.executable, "-m", "arz_tui.training.train", *args,
                               "--resume"], cwd=ROOT, capture_output=True, text=True,
                              timeout=600)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from arz_tui.runstore import RunLayout
+from arz_tui.runstore.checkpoints import candidates
 from arz_tui.runstore.events import read_events
 from arz_tui.runstore.files import read_json, read_npz
 
@@ -73,7 +74,9 @@ def test_corrupt_newest_checkpoint_resumes_from_the_older(tmp_path: Path) -> Non
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -9
     lay = RunLayout(tmp_path / "r" / "c")
-    buffer = lay.checkpoint_buffer(TOTAL)
+    newest = candidates(lay)[0]
+    assert newest.steps == TOTAL and newest.buffer is not None
+    buffer = newest.buffer  # its own file: rows since the previous checkpoint (a delta)
     buffer.write_bytes(buffer.read_bytes()[:100])  # truncated newest buffer
     model = lay.checkpoint_model(400)
     model.write_bytes(b"\0" * model.stat().st_size)  # and a zeroed older model: both skipped

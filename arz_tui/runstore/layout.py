@@ -3,7 +3,8 @@
     results/{run}/.lock                                    held by the process using the run
                  training_config.json
                  checkpoints/latest/dqn_checkpoint_{N}_steps.zip          (rotating)
-                                   /replay_buffer_{N}_steps.npz
+                                   /replay_buffer_{N}_steps.npz      full snapshot, or
+                                   /replay_buffer_{N}_steps_delta.npz  rows since the previous
                                    /checkpoint_{N}.json                    manifest, written last
                  checkpoints/best/best_model.zip, best_model.json
                  checkpoints/dqn_model_final.zip, replay_buffer_final.npz, final.json
@@ -20,6 +21,7 @@ from pathlib import Path
 
 CHECKPOINT_RE = re.compile(r"^dqn_checkpoint_(\d+)_steps\.zip$")
 MANIFEST_RE = re.compile(r"^checkpoint_(\d+)\.json$")
+BUFFER_RE = re.compile(r"^replay_buffer_(\d+)_steps(_delta)?\.npz$")
 TMP_SUFFIX = ".tmp"
 LOCK_NAME = ".lock"
 GROUP_FILE = "group.json"
@@ -72,6 +74,10 @@ class RunLayout:
 
     def checkpoint_buffer(self, steps: int) -> Path:
         return self.latest / f"replay_buffer_{steps}_steps{BUFFER_SUFFIX}"
+
+    def checkpoint_buffer_delta(self, steps: int) -> Path:
+        """The replay-buffer rows written since the previous checkpoint (see BufferChain)."""
+        return self.latest / f"replay_buffer_{steps}_steps_delta{BUFFER_SUFFIX}"
 
     def legacy_checkpoint_buffer(self, steps: int) -> Path:
         return self.latest / f"replay_buffer_{steps}_steps{LEGACY_BUFFER_SUFFIX}"

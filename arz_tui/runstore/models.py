@@ -9,7 +9,9 @@ documented way to replace entries) and SB3 unpickles none. An entry we do not kn
 the file, with one line, rather than unpickling it.
 
 Replay buffers are an .npz of the filled part of each array plus the counters, loaded with
-allow_pickle=False into the model's own (freshly built) buffer.
+allow_pickle=False into the model's own (freshly built) buffer; or, between such snapshots,
+an .npz of the rows written since the previous checkpoint (`buffer_delta_bytes`), applied in
+order on top of the snapshot (`load_buffer_chain`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SB3_TESTED = ((2, 6), (2, 10))
 DATA_CAP = 8 * 2**20
 BUFFER_ARRAYS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
 BUFFER_FORMAT = 1
+BUFFER_DELTA_FORMAT = 2
 
 SERIALIZED_KEYS = frozenset({
     "policy_class", "observation_space", "action_space", "replay_buffer_class", "train_freq",
@@ -150,6 +153,65 @@ def buffer_bytes(buffer: Any) -> bytes:
                      **arrays)
 
 
+def buffer_delta_bytes(buffer: Any, rows: np.ndarray) -> bytes:
+    """Rows `rows` of an SB3 ReplayBuffer (those written since the previous checkpoint) and
+    its counters as .npz bytes, to apply on top of the previous checkpoint's buffer."""
+    arrays = {name: np.asarray(getattr(buffer, name))[rows] for name in BUFFER_ARRAYS
+              if isinstance(getattr(buffer, name, None), np.ndarray)}
+    return npz_bytes(format=np.array(BUFFER_DELTA_FORMAT), rows=rows.astype(np.int64),
+                     pos=np.array(buffer.pos), full=np.array(bool(buffer.full)),
+                     buffer_size=np.array(buffer.buffer_size), **arrays)
+
+
+def load_buffer_chain(paths: list[Path], buffer: Any, root: Path | None = None) -> None:
+    """Fill an SB3 ReplayBuffer from a full snapshot followed by deltas (see the module
+    doc); Unreadable when any file does not fit it or the chain does not start with a
+    snapshot."""
+    if not paths:
+        return
+    load_buffer(paths[0], buffer, root)
+    for path in paths[1:]:
+        _apply_delta(path, buffer, root)
+
+
+def _counters(path: Path, data: Any, buffer: Any, fmt: int) -> tuple[int, bool, int]:
+    """(pos, full, buffer_size) of a buffer file of format `fmt` that fits `buffer`."""
+    try:
+        found = int(data["format"])
+        pos, full = int(data["pos"]), bool(data["full"])
+        size = int(data["buffer_size"])
+    except (KeyError, TypeError, ValueError):
+        raise Unreadable(path, "not a replay buffer (counters missing)") from None
+    if found != fmt:
+        raise Unreadable(path, f"replay buffer format {found} where {fmt} was expected")
+    if size != buffer.buffer_size or not 0 <= pos <= size:
+        raise Unreadable(path, f"replay buffer of {size} transitions does not fit the model's "
+                               f"{buffer.buffer_size}")
+    return pos, full, size
+
+
+def _apply_delta(path: Path, buffer: Any, root: Path | None) -> None:
+    data = read_npz(path, root, cap=ARRAY_CAP * 8)
+    pos, full, size = _counters(path, data, buffer, BUFFER_DELTA_FORMAT)
+    rows = data.get("rows")
+    if (not isinstance(rows, np.ndarray) or rows.ndim != 1
+            or not np.issubdtype(rows.dtype, np.integer)
+            or (rows.size and (rows.min() < 0 or rows.max() >= size))):
+        raise Unreadable(path, "replay buffer delta has no valid row indices")
+    for name in BUFFER_ARRAYS:
+        target = getattr(buffer, name, None)
+        if not isinstance(target, np.ndarray):
+            continue
+        if name not in data:
+            raise Unreadable(path, f"replay buffer delta lacks {name}")
+        arr = data[name]
+        if arr.shape != (len(rows), *target.shape[1:]):
+            raise Unreadable(path, f"replay buffer delta {name} has shape {arr.shape}, "
+                                   f"expected {(len(rows), *target.shape[1:])}")
+        target[rows] = arr.astype(target.dtype, copy=False)
+    buffer.pos, buffer.full = pos % size, full
+
+
 def load_buffer(path: Path, buffer: Any, root: Path | None = None) -> None:
     """Fill an SB3 ReplayBuffer (built by the model, same sizes) from `buffer_bytes` output;
     Unreadable when the file does not fit it."""
@@ -157,16 +219,7 @@ def load_buffer(path: Path, buffer: Any, root: Path | None = None) -> None:
         raise UnsafeFile(f"{path}: an old pickled replay buffer; arz-tui no longer unpickles "
                          "files (that can run code); resume from a newer checkpoint or retrain")
     data = read_npz(path, root, cap=ARRAY_CAP * 8)
-    try:
-        if int(data["format"]) != BUFFER_FORMAT:
-            raise Unreadable(path, f"replay buffer format {int(data['format'])} unknown")
-        pos, full = int(data["pos"]), bool(data["full"])
-        size = int(data["buffer_size"])
-    except (KeyError, TypeError, ValueError):
-        raise Unreadable(path, "not a replay buffer (counters missing)") from None
-    if size != buffer.buffer_size or not 0 <= pos <= size:
-        raise Unreadable(path, f"replay buffer of {size} transitions does not fit the model's "
-                               f"{buffer.buffer_size}")
+    pos, full, size = _counters(path, data, buffer, BUFFER_FORMAT)
     n = size if full else pos
     for name in BUFFER_ARRAYS:
         target = getattr(buffer, name, None)

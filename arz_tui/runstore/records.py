@@ -11,7 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Number = float | None
 
@@ -164,12 +164,26 @@ class Manifest(BaseModel):
     steps: int = Field(ge=0)
     files: list[FileDigest]
     written: float = 0.0
+    buffer_chain: list[str] = Field(default_factory=list, max_length=1000)
+    """Replay-buffer files in load order (a full snapshot, then deltas), all listed in `files`;
+    empty: the one .npz in `files` (manifests before chains)."""
 
     @classmethod
-    def of(cls, steps: int, files: list[tuple[Path, bytes]], written: float) -> Manifest:
-        return cls(steps=steps, written=written, files=[
-            FileDigest(name=p.name, size=len(b), sha256=hashlib.sha256(b).hexdigest())
-            for p, b in files])
+    def of(cls, steps: int, files: list[tuple[Path, bytes]], written: float,
+           earlier: list[FileDigest] | None = None,
+           buffer_chain: list[str] | None = None) -> Manifest:
+        """Digests of `files` (computed here) and of `earlier` files of the buffer chain."""
+        return cls(steps=steps, written=written, buffer_chain=buffer_chain or [], files=[
+            *(earlier or []),
+            *(FileDigest(name=p.name, size=len(b), sha256=hashlib.sha256(b).hexdigest())
+              for p, b in files)])
+
+    @model_validator(mode="after")
+    def _chain_listed(self) -> Manifest:
+        names = {f.name for f in self.files}
+        if any(n not in names or "/" in n or n.startswith(".") for n in self.buffer_chain):
+            raise ValueError("buffer_chain names a file the manifest does not list")
+        return self
 
     def problem(self, folder: Path, hashes: bool = True) -> str | None:
         """Why the files in `folder` do not match (None when they do)."""
@@ -186,6 +200,13 @@ class Manifest(BaseModel):
             if hashes and sha256_of(path) != entry.sha256:
                 return f"{entry.name} does not match its sha256"
         return None
+
+    def buffer_paths(self, folder: Path) -> list[Path]:
+        """The replay-buffer files to load, in order (none: a model-only checkpoint)."""
+        if self.buffer_chain:
+            return [folder / n for n in self.buffer_chain]
+        single = self.path_of(folder, ".npz")
+        return [single] if single is not None else []
 
     def path_of(self, folder: Path, suffix: str) -> Path | None:
         for entry in self.files:

@@ -21,13 +21,14 @@ from arz_tui.runstore import BackgroundWriter, EventKind, RunLayout
 from arz_tui.runstore.atomic import save_npy_atomic, write_bytes_atomic, write_json_atomic
 from arz_tui.runstore.checkpoints import (
     EMPTY_HISTORY,
+    BufferChain,
     best_reward,
     checkpoint_files,
     read_evaluations,
     rotate,
     write_manifest,
 )
-from arz_tui.runstore.models import buffer_bytes, model_bytes
+from arz_tui.runstore.models import model_bytes
 from arz_tui.runstore.records import BestRecord
 from arz_tui.training.evaluation import mean_of
 from arz_tui.training.events import EventBus
@@ -155,6 +156,7 @@ class AtomicCheckpointCallback(CheckpointCallback):
         self.events = events
         self.writer = writer
         self._written: collections.deque[dict[str, Any]] = collections.deque()
+        self.chain = BufferChain(layout)
         self.last_saved_step = -1
         self.next_save = save_freq
         self.halted = False
@@ -188,16 +190,20 @@ class AtomicCheckpointCallback(CheckpointCallback):
             return
         self.last_saved_step = steps
         buffer = None
+        names: list[str] = []
         if self.save_replay_buffer and getattr(self.model, "replay_buffer", None) is not None:
-            buffer = buffer_bytes(self.model.replay_buffer)
+            # Rows since the previous checkpoint, or a full snapshot (runstore.BufferChain).
+            buffer = self.chain.next_file(self.model.replay_buffer, steps, self.model.n_envs)
+            names = list(self.chain.names)
         files = checkpoint_files(self.layout, steps, model_bytes(self.model), buffer)
         record = {"model": str(self.layout.checkpoint_model(steps)),
-                  "buffer": str(self.layout.checkpoint_buffer(steps)) if buffer else None,
+                  "buffer": str(buffer[0]) if buffer else None,
                   "steps": steps, "bytes": sum(len(b) for _, b in files)}
 
         def done() -> None:
             # The manifest last: a checkpoint is complete exactly when it exists and matches.
-            write_manifest(self.layout.checkpoint_manifest(steps), steps, files)
+            write_manifest(self.layout.checkpoint_manifest(steps), steps, files, self.chain,
+                           names)
             rotate(self.layout, self.max_checkpoints)
             record["time"] = time.time()
             self._written.append(record)

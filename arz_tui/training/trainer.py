@@ -379,7 +379,7 @@ class RLTrainer:
         })
 
     def _make_model(self, env: Any) -> Any:
-        from arz_tui.runstore.models import load_buffer, load_model
+        from arz_tui.runstore.models import load_buffer_chain, load_model
         from arz_tui.training.dqn import BatchedDQN, rollout_schedule
 
         cfg = self.config
@@ -393,8 +393,8 @@ class RLTrainer:
                    "gradient_steps": gradient_steps}
             model = load_model(self._resume_from.model, env, self.device, dqn=dqn,
                                root=self.layout.root, algorithm=BatchedDQN, tensorboard_log=tb)
-            if self._resume_from.buffer is not None:
-                load_buffer(self._resume_from.buffer, model.replay_buffer, self.layout.root)
+            load_buffer_chain(list(self._resume_from.buffers), model.replay_buffer,
+                              self.layout.root)
             # The env restarts: never continue from an observation of the killed process.
             model._last_obs = None
             return model
