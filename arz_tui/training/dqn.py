@@ -78,25 +78,26 @@ class BatchedDQN(DQN):
                 next_q = self.q_net_target(data.next_observations).max(dim=1).values
             targets = data.rewards + (1 - data.dones) * discounts * next_q.reshape(-1, 1)
         actions = data.actions.long()
-        losses = th.empty(gradient_steps, device=targets.device)
+        losses = []
         # The online network's: the target's never have gradients (SB3 passes both).
-        params = list(self.q_net.parameters())
+        params = list(self.q_net.parameters()) if lean is None else []
         for k in range(gradient_steps):
             rows = slice(k * batch_size, (k + 1) * batch_size)
             if lean is not None:
-                losses[k] = lean.gradient_step(data.observations[rows], actions[rows],
-                                               targets[rows])
+                losses.append(lean.gradient_step(data.observations[rows], actions[rows],
+                                                 targets[rows]))
                 continue
             q = th.gather(self.q_net(data.observations[rows]), dim=1, index=actions[rows])
             loss = F.smooth_l1_loss(q, targets[rows])
-            losses[k] = loss.detach()
+            losses.append(loss.detach())
             self.policy.optimizer.zero_grad()
             loss.backward()
             th.nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
             self.policy.optimizer.step()
         self._n_updates += gradient_steps
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        self.logger.record("train/loss", float(losses.mean().item()))
+        # One read-back per call (one device sync on a GPU).
+        self.logger.record("train/loss", float(th.stack(losses).mean().item()))
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:
