@@ -68,7 +68,7 @@ class Summary(_Record):
     """What each metric is measured in (rewards: per decision step or per episode)."""
 
 
-SUMMARY_UNITS = {
+SUMMARY_UNITS: dict[str, str] = {
     "mean_reward": "reward per decision step (one decision every decision_interval_s)",
     "episode_reward": "reward summed over an episode",
     "mean_delay_s": "s per vehicle",
