@@ -136,8 +136,9 @@ SHORT_REASONS = (
 )
 
 TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report", "map")
-MAP_JUMP = 10
-"""Frames a { or } moves the map replay."""
+MAP_KEYS = ("Map tab: the previous / next recorded frame",
+            "Map tab: 10 frames back / on",
+            "Map tab: the first / last recorded frame (the last follows a running run)")
 SORTS = ("date", "name", "status", "best reward")
 SUMMARY_LABELS = ("metric", "RL (DQN)", "fixed time", "RL vs fixed")
 
@@ -522,17 +523,17 @@ class ResultsScreen(Screen):
         Binding("8", "show_tab('map')", "Map", show=False,
                 tooltip="Replay the network map recorded during training"),
         Binding("left_square_bracket", "map_step(-1)", "Frame", key_display="[ ]",
-                tooltip="Map tab: the previous / next recorded frame"),
-        Binding("right_square_bracket", "map_step(1)", "Next frame", show=False),
+                tooltip=MAP_KEYS[0]),
+        Binding("right_square_bracket", "map_step(1)", "Next frame", show=False,
+                tooltip=MAP_KEYS[0]),
         Binding("left_curly_bracket", "map_step(-10)", "Back 10 frames", show=False,
-                key_display="{", tooltip="Map tab: 10 frames back"),
-        Binding("right_curly_bracket", "map_step(10)", "Forward 10 frames", show=False,
-                key_display="}", tooltip="Map tab: 10 frames on"),
+                key_display="{ }", tooltip=MAP_KEYS[1]),
+        Binding("right_curly_bracket", "map_step(10)", "On 10 frames", show=False,
+                tooltip=MAP_KEYS[1]),
         Binding("less_than_sign", "map_step(-1000000000)", "First frame", show=False,
-                key_display="<", tooltip="Map tab: the first recorded frame"),
+                key_display="< >", tooltip=MAP_KEYS[2]),
         Binding("greater_than_sign", "map_step(1000000000)", "Last frame", show=False,
-                key_display=">",
-                tooltip="Map tab: the last recorded frame (follows a running run)"),
+                tooltip=MAP_KEYS[2]),
         Binding("f5", "refresh_now", "Refresh", show=False),
         Binding("escape", "back", "Back"),
     ]

@@ -211,7 +211,7 @@ class MapPane(Vertical):
     MapPane > .map-caption { height: auto; padding: 0 1; }
     MapPane > Horizontal { height: 1fr; }
     MapPane NetworkMap { width: 1fr; min-height: 4; }
-    MapPane DataTable { width: 30; height: 1fr; }
+    MapPane DataTable { width: 34; height: 1fr; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -240,7 +240,7 @@ class MapPane(Vertical):
         table.clear()
         if frame is not None:
             # Strings from disk as plain text: an id with markup must not style the table.
-            table.add_rows((Text(node[:12]), Text(phase[:8]), f"{queue:.1f}")
+            table.add_rows((Text(node[:12]), Text(phase[:12]), f"{queue:.1f}")
                            for node, phase, queue in signal_queue_rows(header, frame))
         self.caption(caption)
 
