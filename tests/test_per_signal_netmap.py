@@ -7,8 +7,8 @@ import pytest
 from textual.app import App, ComposeResult
 
 from arz_tui.env import TrafficSignalEnv
-from arz_tui.tui.widgets.heatmap import colour
 from arz_tui.training.netstate_log import network_frame, network_header
+from arz_tui.tui.widgets.heatmap import colour
 from arz_tui.tui.widgets.netmap import (
     MapGeometry,
     NetworkMap,
@@ -96,3 +96,21 @@ async def test_widget_draws_jams_in_the_jam_colour():
                 glyphs += seg.text.count("◆")
         assert jam.triplet in colours and colour(0.0).triplet in colours
         assert glyphs == 16
+
+
+def test_report_signal_queues_are_vehicles_on_the_approaches():
+    """The report's per-signal queue is the episode's time mean in vehicles: each signal's at
+    most its approaches' storage, and all together at most the network's mean queue (the
+    signals' approaches are some of its links)."""
+    from arz_tui.baselines import make_controller, run_episode
+    from arz_tui.report.evaluate import _SignalQueues
+
+    env = TrafficSignalEnv(scenario="grid:2x2", joint_action=False, episode_s=600.0)
+    count = _SignalQueues(4)
+    totals = run_episode(env, make_controller("fixed-time"), seed=0, before_step=count)
+    count.end(env)
+    assert count.decisions == env.steps_per_episode
+    queues = np.array(count.mean())
+    storage = np.array([env.link_storage[list(s.incoming)].sum() for s in env.sim.net.signals])
+    assert np.all(queues > 0) and np.all(queues <= storage)
+    assert queues.sum() <= totals["mean_queue_veh"] + 1e-9

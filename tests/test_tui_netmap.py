@@ -19,7 +19,6 @@ from arz_tui.training.netstate_log import network_frame, network_header
 from arz_tui.tui.app import ArzApp
 from arz_tui.tui.browser import ResultsScreen
 from arz_tui.tui.run_view import TABS, RunScreen
-from arz_tui.tui.widgets.heatmap import colour
 from arz_tui.tui.widgets.netmap import MapPane, NetworkMap
 
 STUDIES = Path(__file__).parent / "fixtures" / "browser_studies"
@@ -94,7 +93,7 @@ async def test_dashboard_map_follows_the_stream(tmp_path: Path) -> None:
         await _wait(pilot, lambda: "waiting for the first frame" in _caption(pane))
         writer = _write(layout, 5)
         await _wait(pilot, lambda: pane.frame is not None and pane.frame.step == 5 * 1600)
-        header, frames = _recorded()
+        _, frames = _recorded()
         assert "live: step 8,000" in _caption(pane) and "(5 frames)" in _caption(pane)
         widget = pane.query_one(NetworkMap)
         assert np.allclose(widget.occupancy, frames[4].occupancy_fraction())
@@ -191,10 +190,6 @@ async def test_browser_map_skips_a_torn_frame(results: Path) -> None:
         pane = screen.query_one("#map-pane", MapPane)
         await _wait(pilot, lambda: pane.frame is not None)
         assert "frame 3/3" in _caption(pane) and "1 damaged lines skipped" in _caption(pane)
-
-
-def test_jam_colour_differs_from_free():
-    assert colour(1.0) != colour(0.0)
 
 
 # ---------------------------------------------------------------------- snapshots
