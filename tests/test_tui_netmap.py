@@ -160,10 +160,11 @@ async def test_browser_replays_the_map(results: Path) -> None:
 
 @pytest.mark.parametrize(("content", "says"), [
     (None, "no network map in this run"),
-    (b"x" * 100 + b"\n", "network map unreadable"),
-    (b'{"kind": "header", "nodes": [], "links": ["a"], "link_ends": [], "signals": [], '
-     b'"signal_nodes": []}\n', "bad map header"),
-])
+    pytest.param(b"x" * 100 + b"\n", "network map unreadable", marks=pytest.mark.slow),
+    pytest.param(b'{"kind": "header", "nodes": [], "links": ["a"], "link_ends": [], '
+                 b'"signals": [], "signal_nodes": []}\n', "bad map header",
+                 marks=pytest.mark.slow),
+], ids=["missing", "garbage", "bad-header"])
 async def test_browser_map_of_a_missing_or_hostile_stream(results: Path, content: bytes | None,
                                                           says: str) -> None:
     path = RunLayout(results / "grp_s0").netstate
@@ -179,6 +180,7 @@ async def test_browser_map_of_a_missing_or_hostile_stream(results: Path, content
         await pilot.press("left_square_bracket")  # nothing to move through: no error
 
 
+@pytest.mark.slow  # a Pilot session (~8 s on a loaded machine); the reader's test is fast
 async def test_browser_map_skips_a_torn_frame(results: Path) -> None:
     layout = RunLayout(results / "grp_s0")
     _write(layout, 3).close()
