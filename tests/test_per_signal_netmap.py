@@ -7,11 +7,11 @@ import pytest
 from textual.app import App, ComposeResult
 
 from arz_tui.env import TrafficSignalEnv
+from arz_tui.training.netstate_log import network_frame, network_header
 from arz_tui.tui.widgets.heatmap import colour
 from arz_tui.tui.widgets.netmap import (
     MapGeometry,
     NetworkMap,
-    link_occupancy,
     rasterise,
     signal_queue_rows,
 )
@@ -55,11 +55,21 @@ def test_queue_table_sorted_fullest_first():
     env.reset(seed=0)
     for _ in range(40):
         env.step(np.zeros(4, dtype=np.int64))
-    rows = signal_queue_rows(env)
+    header = network_header(env)
+    frame = network_frame(env, 40)
+    rows = signal_queue_rows(header, frame)
     assert [r[2] for r in rows] == sorted((r[2] for r in rows), reverse=True)
-    assert sum(r[2] for r in rows) == pytest.approx(float(env._signal_queue.sum()))
-    occ = link_occupancy(env)
+    # The queues shown are the env's per-signal queues (time means, vehicles), to 0.1.
+    queues = env.last_metrics.signal_queue_veh
+    assert sum(r[2] for r in rows) == pytest.approx(float(queues.sum()), abs=0.05 * len(rows))
+    assert rows[0][2] > 0 and {r[0] for r in rows} == {s.node for s in env.sim.net.signals}
+    occ = frame.occupancy_fraction()
     assert occ.shape == (env.sim.net.n_links,) and 0 <= occ.min() and occ.max() <= 1
+    # The recorded header draws the same map as the scenario.
+    geo = MapGeometry.from_header(header)
+    ref = MapGeometry.from_scenario(env.config.scenario_spec, env.sim.net.link_ids)
+    assert np.array_equal(geo.link_ends, ref.link_ends) and np.allclose(geo.xy, ref.xy)
+    assert geo.signal_nodes == ref.signal_nodes
 
 
 async def test_widget_draws_jams_in_the_jam_colour():
@@ -86,3 +96,21 @@ async def test_widget_draws_jams_in_the_jam_colour():
                 glyphs += seg.text.count("◆")
         assert jam.triplet in colours and colour(0.0).triplet in colours
         assert glyphs == 16
+
+
+def test_report_signal_queues_are_vehicles_on_the_approaches():
+    """The report's per-signal queue is the episode's time mean in vehicles: each signal's at
+    most its approaches' storage, and all together at most the network's mean queue (the
+    signals' approaches are some of its links)."""
+    from arz_tui.baselines import make_controller, run_episode
+    from arz_tui.report.evaluate import _SignalQueues
+
+    env = TrafficSignalEnv(scenario="grid:2x2", joint_action=False, episode_s=600.0)
+    count = _SignalQueues(4)
+    totals = run_episode(env, make_controller("fixed-time"), seed=0, before_step=count)
+    count.end(env)
+    assert count.decisions == env.steps_per_episode
+    queues = np.array(count.mean())
+    storage = np.array([env.link_storage[list(s.incoming)].sum() for s in env.sim.net.signals])
+    assert np.all(queues > 0) and np.all(queues <= storage)
+    assert queues.sum() <= totals["mean_queue_veh"] + 1e-9

@@ -289,7 +289,8 @@ async def test_help_lists_the_keys_of_every_screen() -> None:
                                  "Everywhere"}
         text = "\n".join(f"{key} {what}" for rows in sections.values() for key, what in rows)
         for what in ("^s Start training with this form", "s Stop training, saving a checkpoint",
-                     "1-5 Tabs: 1 curves", "y Copy the run folder's path", "f1 Every key",
+                     "1-6 Tabs: 1 curves", "6 The network map", "[ ] Map tab: the previous",
+                     "y Copy the run folder's path", "f1 Every key",
                      "r ", "ctrl+p command palette"):
             assert what in text, what
         help_text = app.screen.query_one("#help-text")

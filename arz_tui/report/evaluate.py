@@ -109,15 +109,22 @@ def _throughput(totals: dict[str, float]) -> float:
 
 
 class _SignalQueues:
-    """A `run_episode` hook: queued vehicles on each signal's approaches at decisions."""
+    """A `run_episode` hook: each signal's queue (vehicles on its approaches, time mean over
+    each decision interval, `StepMetrics.signal_queue_veh`), averaged over the decisions of
+    the episodes seen, i.e. the episodes' time mean. The hook runs before each step, so it
+    sees the previous interval; `end(env)` adds an episode's last one."""
 
     def __init__(self, n_signals: int) -> None:
         self.total = np.zeros(n_signals)
         self.decisions = 0
 
     def __call__(self, env: Any, _action: Any) -> None:
-        self.total += env._signal_queue
-        self.decisions += 1
+        if env.last_metrics is not None:  # None right after the reset: nothing measured yet
+            self.total += env.last_metrics.signal_queue_veh
+            self.decisions += 1
+
+    def end(self, env: Any) -> None:
+        self(env, None)
 
     def mean(self) -> list[float]:
         return (self.total / max(self.decisions, 1)).tolist()
@@ -175,6 +182,7 @@ def evaluate_all(groups: list[PolicyGroup], levels: list[str], episodes: int, se
                 for s in seeds:
                     totals = run_episode(run_env, ctrl, seed=s,
                                          options={"demand_level": level}, before_step=count)
+                    count.end(run_env)
                     totals["throughput_vph"] = _throughput(totals)
                     episodes_out.append(totals)
             row = {}

@@ -34,7 +34,8 @@ def _per_signal(signals: list[str], rows: dict[str, Any]) -> list[str]:
     labels = [c for c in rows if len(rows[c].get("signal_queue_veh") or []) == len(signals)]
     if len(signals) < 2 or not labels:
         return []
-    lines = ["Mean queue on each signal's approaches at decisions (veh):", "",
+    lines = ["Mean queue on each signal's approaches (vehicles, time mean over the episodes):",
+             "",
              "| signal | " + " | ".join(labels) + " |",
              "|---|" + "|".join("---:" for _ in labels) + "|"]
     for g, node in enumerate(signals):

@@ -16,6 +16,7 @@ from arz_tui.runstore.atomic import save_npz_atomic, write_json_atomic
 from arz_tui.runstore.files import Unreadable, maybe_record, read_npz
 from arz_tui.runstore.layout import BUFFER_RE, CHECKPOINT_RE, MANIFEST_RE, RunLayout
 from arz_tui.runstore.models import buffer_bytes, buffer_delta_bytes
+from arz_tui.runstore.netstate import cut_after
 from arz_tui.runstore.records import BestRecord, FileDigest, Manifest
 
 
@@ -267,7 +268,8 @@ def read_evaluations(layout: RunLayout, root: Path | None = None) -> EvalHistory
 
 def cut_timeline(layout: RunLayout, steps: int) -> list[str]:
     """Forget what happened after `steps` (the checkpoint a resume continues from): later
-    evaluations, and the best model if it was saved later. Returns what was cut, in words."""
+    evaluations, the best model if it was saved later, and the network map's later frames.
+    Returns what was cut, in words."""
     said = []
     history = read_evaluations(layout)
     keep = [i for i, t in enumerate(history.timesteps) if t <= steps]
@@ -285,6 +287,9 @@ def cut_timeline(layout: RunLayout, steps: int) -> list[str]:
         layout.best_model.unlink(missing_ok=True)
         layout.best_record.unlink(missing_ok=True)
         said.append("best model of a later step dropped")
+    map_note = cut_after(layout.netstate, steps, layout.root)
+    if map_note:
+        said.append(map_note)
     return said
 
 

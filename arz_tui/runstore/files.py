@@ -66,6 +66,18 @@ def check_regular(path: Path, root: Path | None = None) -> os.stat_result:
     return st
 
 
+def _read_fd(fd: int, left: int) -> bytes:
+    """Up to `left` bytes from the descriptor's position."""
+    chunks = []
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
 def read_bytes(path: Path, root: Path | None = None, cap: int = JSON_CAP,
                tail: bool = False) -> bytes:
     """The bytes of a regular file (its last `cap` bytes with `tail`, else at most `cap`:
@@ -84,15 +96,31 @@ def read_bytes(path: Path, root: Path | None = None, cap: int = JSON_CAP,
             if not tail:
                 raise Unreadable(path, f"too large ({st.st_size:,} bytes > {cap:,})")
             os.lseek(fd, st.st_size - cap, os.SEEK_SET)
-        chunks = []
-        left = cap
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-        return b"".join(chunks)
+        return _read_fd(fd, cap)
+    except OSError as err:
+        raise Unreadable(path, err.strerror or type(err).__name__) from None
+    finally:
+        os.close(fd)
+
+
+def read_range(path: Path, root: Path | None, offset: int, cap: int
+               ) -> tuple[bytes, os.stat_result]:
+    """At most `cap` bytes of a regular file from `offset` on, and the file's stat (a
+    follower of a growing file compares its inode and size with what it read before).
+    Opened non-blocking and re-checked on the descriptor, as `read_bytes`."""
+    check_regular(path, root)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as err:
+        raise Unreadable(path, err.strerror or type(err).__name__) from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable(path, "not a regular file")
+        if offset >= st.st_size:
+            return b"", st
+        os.lseek(fd, offset, os.SEEK_SET)
+        return _read_fd(fd, min(cap, st.st_size - offset)), st
     except OSError as err:
         raise Unreadable(path, err.strerror or type(err).__name__) from None
     finally:

@@ -9,6 +9,7 @@
                  checkpoints/best/best_model.zip, best_model.json
                  checkpoints/dqn_model_final.zip, replay_buffer_final.npz, final.json
                  logs/training.log, logs/metrics.jsonl, logs/tb/
+                 logs/netstate.jsonl                 the network map's frames (runstore.netstate)
                  eval/evaluations.npz, eval/summary.json, eval/timespace_{controller}.npy
     results/{group}/group.json, aggregate.json, report/      (a seed group)
     results/tuning/{study}/trial_{n}/..., results/tuning/{study}.journal
@@ -53,6 +54,8 @@ class RunLayout:
         self.training_log = self.logs / "training.log"
         self.metrics = self.logs / "metrics.jsonl"
         self.tensorboard = self.logs / "tb"
+        self.netstate = self.logs / "netstate.jsonl"
+        """Per-link occupancy and per-signal queue and phase during training (the map)."""
         self.eval = self.root / "eval"
         self.evaluations = self.eval / "evaluations.npz"
         self.evaluations_partial = self.eval / ".evaluations.partial"

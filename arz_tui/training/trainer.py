@@ -439,6 +439,7 @@ class RLTrainer:
             ProgressCallback,
             StopCallback,
         )
+        from arz_tui.training.netstate_log import NetStateCallback
 
         cfg = self.config
         if self.device == "cpu":
@@ -476,6 +477,7 @@ class RLTrainer:
         callbacks = CallbackList([
             ExactTotalCallback(cfg.total_timesteps),
             ProgressCallback(self.events, cfg.total_timesteps), self._checkpoint_cb,
+            NetStateCallback(self.layout, self.events),
             PhysicalEvalCallback(eval_env, self.layout, self.events,
                                  eval_seeds(cfg.seed, 1)[0], eval_episodes, es.eval_freq,
                                  es.deterministic),

@@ -2,7 +2,8 @@
 
 The top half lists the runs (newest first); the bottom half shows the highlighted run in tabs:
 overview (config and RL vs fixed-time evaluation), curves, time-space diagrams, checkpoints,
-log, and a comparison of two marked runs. A timer re-lists the folder about once a second
+log, a comparison of two marked runs, the report, and a replay of the network map recorded
+during training. A timer re-lists the folder about once a second
 (re-reading only runs whose files changed) and tails the highlighted run's metrics.jsonl, so
 a run started with `arz-tui --batch` in another terminal appears and its curves grow live.
 
@@ -56,6 +57,7 @@ from arz_tui.runstore import Event, JsonlTail, RunLayout, RunStatus
 from arz_tui.runstore.files import Unreadable, text_tail
 from arz_tui.runstore.layout import TUNING_DIR, report_dir
 from arz_tui.runstore.manage import group_members
+from arz_tui.runstore.netstate import NetStream, read_stream
 from arz_tui.runstore.reader import (
     FileEntry,
     RunInfo,
@@ -84,6 +86,7 @@ from arz_tui.tui.widgets import (
     SeriesPlot,
     corridor_axis,
 )
+from arz_tui.tui.widgets.netmap import MapPane
 
 REFRESH_S = 1.0
 """How often the folder is re-listed and the highlighted run's metrics.jsonl tailed."""
@@ -132,7 +135,10 @@ SHORT_REASONS = (
     ("unreadable run files", "corrupt run files"),
 )
 
-TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report")
+TABS = ("overview", "curves", "timespace", "checkpoints", "log", "compare", "report", "map")
+MAP_KEYS = ("Map tab: the previous / next recorded frame",
+            "Map tab: 10 frames back / on",
+            "Map tab: the first / last recorded frame (the last follows a running run)")
 SORTS = ("date", "name", "status", "best reward")
 SUMMARY_LABELS = ("metric", "RL (DQN)", "fixed time", "RL vs fixed")
 
@@ -348,9 +354,30 @@ class RunDetails:
     """A seed group's member runs (from group.json's seeds)."""
     member: str | None = None
     """The member whose time-space diagrams and log a seed group's tabs show."""
+    netmap: NetStream | str | None = None
+    """The network map stream, or why it cannot be shown; None: not read this time (the
+    map tab was not open)."""
 
 
 ArrayCache = dict[Path, tuple[tuple[int, int] | None, np.ndarray | None]]
+StreamCache = dict[Path, tuple[tuple[int, int] | None, NetStream | str]]
+
+
+def _netmap(path: Path, root: Path, cache: StreamCache) -> NetStream | str:
+    """The map stream (or why not), re-read only when its file changed."""
+    key = _stat_key(path)
+    hit = cache.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    result: NetStream | str
+    try:
+        result = read_stream(path, root)
+    except Unreadable as err:
+        result = ("no network map in this run (logs/netstate.jsonl is written while training)"
+                  if err.reason == "missing" else f"network map unreadable: {err.reason}")
+    cache.clear()  # one run's stream at a time: they can be MBs
+    cache[path] = (key, result)
+    return result
 
 
 def _timespace(path: Path, root: Path, cache: ArrayCache) -> np.ndarray | None:
@@ -379,9 +406,13 @@ def choose_member(members: list[str], wanted: str | None, finished: list[str]) -
     return next((m for m in members if m in finished), members[0] if members else None)
 
 
-def _read_run_files(details: RunDetails, path: Path, root: Path, cache: ArrayCache) -> None:
-    """The time-space diagrams (with their axis) and the log of one run folder."""
+def _read_run_files(details: RunDetails, path: Path, root: Path, cache: ArrayCache,
+                    maps: StreamCache | None = None) -> None:
+    """The time-space diagrams (with their axis), the log and (with `maps`: the map tab is
+    open) the network map stream of one run folder."""
     lay = RunLayout(path)
+    if maps is not None:
+        details.netmap = _netmap(lay.netstate, root, maps)
     details.timespace = {c: _timespace(lay.timespace(c), root, cache)
                          for c in ("rl", "fixed_time")}
     if details.config is None:
@@ -396,11 +427,12 @@ def _read_run_files(details: RunDetails, path: Path, root: Path, cache: ArrayCac
 
 def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
                  cache: ArrayCache | None = None, member: str | None = None,
-                 study: Callable[[Path], StudyView] | None = None) -> RunDetails:
+                 study: Callable[[Path], StudyView] | None = None,
+                 maps: StreamCache | None = None) -> RunDetails:
     """Read what the tabs show of `info` (the events since `tail`'s last read); never raises.
 
-    For a seed group, `member` names the seed run whose time-space diagrams and log are
-    shown (default: the first finished one)."""
+    For a seed group, `member` names the seed run whose time-space diagrams, log and map are
+    shown (default: the first finished one). The map stream is read only with `maps`."""
     path = info.path
     details = RunDetails(info.name, reset, tail.read() if tail is not None else [])
     details.report = text_tail(report_dir(path.parent, path.name) / "report.md", root,
@@ -416,7 +448,7 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
         if details.member is not None:
             member_path = path.parent / details.member
             if member_path.is_dir():
-                _read_run_files(details, member_path, root, cache)
+                _read_run_files(details, member_path, root, cache, maps)
                 details.config = None  # the group's overview is the aggregate, not a member
         return details
     if info.status == RunStatus.STUDY:
@@ -429,7 +461,7 @@ def read_details(info: RunInfo, root: Path, tail: JsonlTail | None, reset: bool,
     except Unreadable as err:
         details.config_problem = err.reason
     details.summary = read_summary(path, root)
-    _read_run_files(details, path, root, cache)
+    _read_run_files(details, path, root, cache, maps)
     details.files = model_files(path, root)
     return details
 
@@ -478,16 +510,30 @@ class ResultsScreen(Screen):
         Binding("d", "delete", "Delete", show=False,
                 tooltip="Delete the selected run or group (asks first)"),
         Binding("m", "next_member", "Next seed", show=False,
-                tooltip="A seed group's time-space and log tabs: show the next seed run"),
+                tooltip="A seed group's time-space, log and map tabs: show the next seed run"),
         Binding("t", "tensorboard", "TensorBoard", show=False,
                 tooltip="The command that opens this run in TensorBoard"),
-        Binding("1", "show_tab('overview')", "Tabs", key_display="1-7"),
+        Binding("1", "show_tab('overview')", "Tabs", key_display="1-8"),
         Binding("2", "show_tab('curves')", "Curves", show=False),
         Binding("3", "show_tab('timespace')", "Time-space", show=False),
         Binding("4", "show_tab('checkpoints')", "Checkpoints", show=False),
         Binding("5", "show_tab('log')", "Log", show=False),
         Binding("6", "show_tab('compare')", "Compare tab", show=False),
         Binding("7", "show_tab('report')", "Report", show=False),
+        Binding("8", "show_tab('map')", "Map", show=False,
+                tooltip="Replay the network map recorded during training"),
+        Binding("left_square_bracket", "map_step(-1)", "Frame", key_display="[ ]",
+                tooltip=MAP_KEYS[0]),
+        Binding("right_square_bracket", "map_step(1)", "Next frame", show=False,
+                tooltip=MAP_KEYS[0]),
+        Binding("left_curly_bracket", "map_step(-10)", "Back 10 frames", show=False,
+                key_display="{ }", tooltip=MAP_KEYS[1]),
+        Binding("right_curly_bracket", "map_step(10)", "On 10 frames", show=False,
+                tooltip=MAP_KEYS[1]),
+        Binding("less_than_sign", "map_step(-1000000000)", "First frame", show=False,
+                key_display="< >", tooltip=MAP_KEYS[2]),
+        Binding("greater_than_sign", "map_step(1000000000)", "Last frame", show=False,
+                tooltip=MAP_KEYS[2]),
         Binding("f5", "refresh_now", "Refresh", show=False),
         Binding("escape", "back", "Back"),
     ]
@@ -544,6 +590,11 @@ class ResultsScreen(Screen):
         self._io: Worker | None = None
         self._again = False
         self._arrays: ArrayCache = {}  # used by one worker at a time
+        self._maps: StreamCache = {}  # likewise
+        self.map_stream: NetStream | None = None
+        self.map_index = 0
+        """The map frame shown; kept at the last one while it is (a running run's map
+        follows training)."""
         self.all_runs: list[RunInfo] = []
         self.filter_text = ""
         self.sort_key = SORTS[0]
@@ -588,6 +639,9 @@ class ResultsScreen(Screen):
             with TabPane("7 Report", id="pane-report"), VerticalScroll():
                 yield Static("", id="report-progress")
                 yield Markdown("", id="report")
+            with TabPane("8 Map", id="pane-map"), Vertical():
+                yield Static("", id="map-member", classes="member")
+                yield MapPane(id="map-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -728,6 +782,8 @@ class ResultsScreen(Screen):
         self.state = RunState() if info.status not in ("unreadable", "group") else None
         self.details = None
         self._log = None
+        self.map_stream = None  # a new run's replay starts at its latest frame
+        self.query_one("#map-pane", MapPane).message("")
         self._tail = (JsonlTail(RunLayout(info.path).metrics, self.results_dir)
                       if self.state is not None else None)
         self._reset = True
@@ -852,9 +908,12 @@ class ResultsScreen(Screen):
             self._render_member(details)
             self._render_timespace(details)
             self._render_log(details)
+            self._render_map(details)
             return
         if info.status == RunStatus.STUDY:
             self._render_study(info, details)
+            self.query_one("#map-pane", MapPane).message(
+                "a tuning study has no map of its own: select one of its trials")
             return
         if info.status == RunStatus.UNREADABLE:
             self._clear_details()
@@ -868,6 +927,7 @@ class ResultsScreen(Screen):
         self._render_checkpoints(details)
         self._render_log(details)
         self._render_report(info, details)
+        self._render_map(details)
 
     def _render_header(self, info: RunInfo) -> None:
         text = Text()
@@ -1023,7 +1083,7 @@ class ResultsScreen(Screen):
             k = details.members.index(details.member) + 1
             text = (f"seed run {details.member} ({k} of {len(details.members)})"
                     + ("  [m: next seed]" if len(details.members) > 1 else ""))
-        for widget_id in ("#ts-member", "#log-member"):
+        for widget_id in ("#ts-member", "#log-member", "#map-member"):
             self.query_one(widget_id, Static).update(Text(text))
 
     def _render_checkpoints(self, details: RunDetails) -> None:
@@ -1042,6 +1102,53 @@ class ResultsScreen(Screen):
         log.clear()
         log.write_lines(lines if lines else ["(no logs/training.log)"])
 
+    def _render_map(self, details: RunDetails) -> None:
+        """The replay: the stream read (when the map tab asked for it), at the chosen frame."""
+        stream = details.netmap
+        if stream is None:
+            return  # not read this time: the tab shows what it showed
+        pane = self.query_one("#map-pane", MapPane)
+        if isinstance(stream, str):
+            self.map_stream = None
+            pane.message(stream)
+            return
+        old = self.map_stream
+        at_end = old is None or self.map_index >= len(old.frames) - 1
+        self.map_stream = stream
+        if at_end:
+            self.map_index = len(stream.frames) - 1
+        self._draw_map_frame()
+
+    def _draw_map_frame(self) -> None:
+        stream = self.map_stream
+        pane = self.query_one("#map-pane", MapPane)
+        if stream is None:
+            return
+        n = len(stream.frames)
+        damaged = f"  ({stream.skipped} damaged lines skipped)" if stream.skipped else ""
+        if n == 0:
+            pane.show(stream.header, None, f"network map: no frames recorded yet{damaged}")
+            return
+        self.map_index = min(max(self.map_index, 0), n - 1)
+        frame = stream.frames[self.map_index]
+        pane.show(stream.header, frame,
+                  f"frame {self.map_index + 1}/{n}  step {frame.step:,}  t {frame.t_s:,.0f} s "
+                  f"of the episode  [ ] {{ }} < >: move{damaged}")
+
+    def action_map_step(self, frames: int) -> None:
+        if self.map_stream is None or not self.map_stream.frames:
+            return
+        self.map_index = min(max(self.map_index + frames, 0), len(self.map_stream.frames) - 1)
+        self._draw_map_frame()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()  # the map's keys work in its tab only
+        if event.pane.id == "pane-map":
+            self._tick()  # read the stream now, not at the next refresh
+
+    def _map_tab(self) -> bool:
+        return self.query_one("#tabs", TabbedContent).active == "pane-map"
+
     # ------------------------------------------------------------------ live updates
     def _tick(self) -> None:
         """List the folder and read the selected run in a worker thread (a slow disk, a FIFO
@@ -1054,12 +1161,13 @@ class ResultsScreen(Screen):
         tail, reset = self._tail, self._reset
         self._reset = False
         member = self.member
-        self._io = self.run_worker(lambda: self._read_folder(info, tail, reset, member),
+        maps = self._maps if self._map_tab() else None
+        self._io = self.run_worker(lambda: self._read_folder(info, tail, reset, member, maps),
                                    name="read-results", group="read-results", thread=True,
                                    exit_on_error=False)
 
     def _read_folder(self, info: RunInfo | None, tail: JsonlTail | None, reset: bool,
-                     member: str | None = None) -> None:
+                     member: str | None = None, maps: StreamCache | None = None) -> None:
         """In the worker: list, then read the selected run (as it was when asked)."""
         runs = self.lister.list()
         self.post_message(Listed(runs))
@@ -1068,7 +1176,7 @@ class ResultsScreen(Screen):
             if current is not None:
                 self.post_message(DetailsRead(read_details(current, self.results_dir, tail,
                                                            reset, self._arrays, member,
-                                                           self.lister.study)))
+                                                           self.lister.study, maps)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker is self._io and event.worker.is_finished and self._again \
@@ -1161,6 +1269,8 @@ class ResultsScreen(Screen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Only what works on the selected run now (the footer hides the rest)."""
+        if action == "map_step":
+            return (self.is_mounted and self._map_tab()) or None
         if action == "next_member":
             return bool(self.details is not None and len(self.details.members) > 1) or None
         if action in ("delete", "rename", "report"):
@@ -1249,6 +1359,7 @@ class ResultsScreen(Screen):
         k = details.members.index(details.member) if details.member in details.members else -1
         self.member = details.members[(k + 1) % len(details.members)]
         self._log = None
+        self.map_stream = None
         self._tick()
 
     def action_tensorboard(self) -> None:

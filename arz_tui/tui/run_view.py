@@ -1,5 +1,6 @@
 """The live run dashboard: status and progress on top; evaluations beside (wide terminals) or
-in a tab (narrow ones); curves, time-space diagrams, sanity checks and the log in tabs."""
+in a tab (narrow ones); curves, time-space diagrams, sanity checks, the log and the network
+map in tabs."""
 
 from __future__ import annotations
 
@@ -31,12 +32,15 @@ from textual.widgets import (
 )
 
 from arz_tui.runstore import RunLayout
+from arz_tui.runstore.files import Unreadable
+from arz_tui.runstore.netstate import NetStateFollower, NetStream
 from arz_tui.runstore.reader import read_timespace
 from arz_tui.training.monitor import RunState
 from arz_tui.tui.confirm import ConfirmScreen
 from arz_tui.tui.process import TrainingProcess
 from arz_tui.tui.tensorboard import show_tensorboard_hint
 from arz_tui.tui.widgets import ColourScale, CorridorAxis, Heatmap, Line, SeriesPlot, corridor_axis
+from arz_tui.tui.widgets.netmap import MapPane
 
 REDRAW_HZ = 5
 """Plots and tables redraw at most this often, from the events received meanwhile."""
@@ -45,7 +49,9 @@ NARROW = 120
 SHORT = 36
 """Below this many rows the curves tab shows reward and queue only (epsilon and speed are in
 the status lines)."""
-TABS = ("curves", "timespace", "sanity", "log", "evals")
+MAP_READ_S = 1.0
+"""How often the map stream is read (in a worker) and the map redrawn."""
+TABS = ("curves", "timespace", "sanity", "log", "evals", "map")
 
 
 class TrainingEvent(Message):
@@ -63,6 +69,16 @@ class TrainingExited(Message):
         super().__init__()
         self.code = code
         self.stderr = stderr
+
+
+class MapRead(Message):
+    """New frames of the run's network map stream (or why it cannot be read), from a worker."""
+
+    def __init__(self, stream: NetStream | None, reset: bool, problem: str | None) -> None:
+        super().__init__()
+        self.stream = stream
+        self.reset = reset
+        self.problem = problem
 
 
 class TimespaceLoaded(Message):
@@ -110,13 +126,16 @@ class RunScreen(Screen):
         Binding("s", "stop", "Stop", tooltip="Stop training, saving a checkpoint first"),
         Binding("p", "toggle_pause", "Pause",
                 tooltip="Freeze or unfreeze the dashboard (training goes on)"),
-        Binding("1", "show_tab('curves')", "Tabs", key_display="1-5",
+        Binding("1", "show_tab('curves')", "Tabs", key_display="1-6",
                 tooltip="Tabs: 1 curves, 2 time-space, 3 sanity, 4 log, 5 evaluations "
-                        "(narrow terminals)"),
+                        "(narrow terminals), 6 network map"),
         Binding("2", "show_tab('timespace')", "Time-space", show=False),
         Binding("3", "show_tab('sanity')", "Sanity", show=False),
         Binding("4", "show_tab('log')", "Log", show=False),
         Binding("5", "show_tab('evals')", "Evaluations", show=False),
+        Binding("6", "show_tab('map')", "Map", show=False,
+                tooltip="The network map of the training episode, live: links coloured by "
+                        "occupancy, and each signal's queue and phase"),
         Binding("l", "open_log", "Log", tooltip="Page through the run's training log "
                 "($PAGER, default less)"),
         Binding("y", "copy_path", "Path",
@@ -172,6 +191,9 @@ class RunScreen(Screen):
         self._sanity_drawn = -1
         self._log_lines = 0
         self._quit_after_stop = False
+        self._map = NetStateFollower(self.layout_paths.netstate, self.results_dir)
+        self._map_frames = 0
+        self._map_reading = False
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -206,6 +228,8 @@ class RunScreen(Screen):
                     yield Static(id="checkpoint-tab")
                     yield Static("Evaluations (queue veh, delay s/veh)", classes="section")
                     yield DataTable(id="evals-tab", cursor_type="none", zebra_stripes=True)
+                with TabPane("6 Map", id="map"):
+                    yield MapPane(id="map-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -222,6 +246,7 @@ class RunScreen(Screen):
             self._load_timespace()
         self._draw()
         self.set_interval(1 / REDRAW_HZ, self._tick)
+        self.set_interval(MAP_READ_S, self._read_map_now)
         self.process.start()
 
     def on_resize(self) -> None:
@@ -421,6 +446,43 @@ class RunScreen(Screen):
         for line in self.state.log[self._log_lines:]:
             log.write(line)
         self._log_lines = len(self.state.log)
+
+    def _read_map_now(self) -> None:
+        """Read the map stream's new frames in a worker (one read at a time; none while the
+        dashboard is paused)."""
+        if not self.paused and not self._map_reading:
+            self._map_reading = True
+            self._read_map()
+
+    @work(thread=True, group="netmap")
+    def _read_map(self) -> None:
+        try:
+            stream, reset = self._map.read()
+            self.post_message(MapRead(stream, reset, None))
+        except Unreadable as err:
+            missing = err.reason == "missing"
+            self.post_message(MapRead(None, False, None if missing else err.reason))
+
+    def on_map_read(self, message: MapRead) -> None:
+        self._map_reading = False
+        pane = self.query_one("#map-pane", MapPane)
+        if message.problem is not None:
+            pane.message(f"network map unreadable: {message.problem}")
+            return
+        stream = message.stream
+        if stream is None:
+            if pane.header is None:
+                pane.message("network map: waiting for the first frame "
+                             "(logs/netstate.jsonl is written while training)")
+            return
+        self._map_frames = (0 if message.reset else self._map_frames) + len(stream.frames)
+        frame = stream.frames[-1] if stream.frames else pane.frame
+        if frame is None:
+            pane.show(stream.header, None, "network map: no frames yet")
+            return
+        pane.show(stream.header, frame,
+                  f"live: step {frame.step:,}  t {frame.t_s:,.0f} s of the episode  "
+                  f"({self._map_frames} frames)")
 
     def _load_timespace(self) -> None:
         self._read_timespace(self.state.scenario)

@@ -6,10 +6,11 @@ Braille characters give 2 x 4 dots per terminal cell, so a 16-signal grid stays 
 right, as traffic drives), so an inbound queue and a free outbound link show apart. Where
 links share a cell, the fuller one sets the colour: a jam is never hidden by a free link.
 
-`MapGeometry.from_scenario` takes the scenario's node coordinates (`x_m`, `y_m`: generated
-grids and arterials and SUMO imports have them) and places nodes without coordinates on a
-circle. `NetworkMap.set_occupancy` takes one value per link (0 free .. 1 full), e.g.
-`link_occupancy(env)` live, or a row of a recorded episode in the browser.
+`MapGeometry.from_scenario` / `from_header` take the node coordinates (`x_m`, `y_m`: generated
+grids and arterials and SUMO imports have them) and place nodes without coordinates on a
+circle. `NetworkMap.set_occupancy` takes one value per link (0 free .. 1 full): a frame of
+the run's map stream (runstore.netstate), live in the dashboard or replayed in the browser.
+`MapPane` is the map with its per-signal queue table, as both screens show it.
 """
 
 from __future__ import annotations
@@ -21,13 +22,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
 from textual.strip import Strip
 from textual.widget import Widget
+from textual.widgets import DataTable, Static
 
 from arz_tui.tui.widgets.heatmap import colour
 
 if TYPE_CHECKING:
-    from arz_tui.env.traffic_env import TrafficSignalEnv
+    from arz_tui.runstore.netstate import NetFrame, NetHeader
     from sim.scenario import Scenario
 
 # Braille dot bits by (column, row) within a cell (Unicode 2800 block).
@@ -48,19 +53,16 @@ class MapGeometry:
     """Indices of the signalised nodes."""
 
     @classmethod
-    def from_scenario(cls, scenario: Scenario, link_ids: tuple[str, ...] | None = None
-                      ) -> MapGeometry:
-        """The scenario's drawing; `link_ids` orders the links as the compiled network does
-        (default: the scenario's order)."""
-        nodes = [n.id for n in scenario.nodes]
-        index = {n: i for i, n in enumerate(nodes)}
+    def build(cls, nodes: list[tuple[str, float | None, float | None]],
+              link_ends: list[tuple[int, int]], signal_nodes: list[int]) -> MapGeometry:
+        """From nodes (id, x, y; None where unknown), link end indices and signal nodes."""
         xy = np.zeros((len(nodes), 2))
         missing = []
-        for i, n in enumerate(scenario.nodes):
-            if n.x_m is None or n.y_m is None:
+        for i, (_, x, y) in enumerate(nodes):
+            if x is None or y is None:
                 missing.append(i)
             else:
-                xy[i] = (n.x_m, n.y_m)
+                xy[i] = (x, y)
         if missing:
             # No coordinates: a circle around the placed nodes (or the origin) keeps links
             # distinguishable without pretending to know the geometry.
@@ -70,18 +72,26 @@ class MapGeometry:
             for k, i in enumerate(missing):
                 a = 2 * math.pi * k / len(missing)
                 xy[i] = centre + 0.5 * max(span, 1.0) * np.array([math.cos(a), math.sin(a)])
+        ends = np.array(link_ends, dtype=np.int64).reshape(-1, 2)
+        return cls(tuple(n for n, _, _ in nodes), xy, ends, tuple(signal_nodes))
+
+    @classmethod
+    def from_scenario(cls, scenario: Scenario, link_ids: tuple[str, ...] | None = None
+                      ) -> MapGeometry:
+        """The scenario's drawing; `link_ids` orders the links as the compiled network does
+        (default: the scenario's order)."""
+        index = {n.id: i for i, n in enumerate(scenario.nodes)}
         by_id = {lk.id: lk for lk in scenario.links}
         order = link_ids if link_ids is not None else tuple(by_id)
-        ends = np.array([[index[by_id[k].from_node], index[by_id[k].to_node]] for k in order],
-                        dtype=np.int64).reshape(-1, 2)
-        signals = tuple(index[s.node] for s in scenario.signals if s.node in index)
-        return cls(tuple(nodes), xy, ends, signals)
+        return cls.build([(n.id, n.x_m, n.y_m) for n in scenario.nodes],
+                         [(index[by_id[k].from_node], index[by_id[k].to_node]) for k in order],
+                         [index[s.node] for s in scenario.signals if s.node in index])
 
-
-def link_occupancy(env: TrafficSignalEnv) -> np.ndarray:
-    """Vehicles on each link over its storage (0 free .. 1 full), from the env's last
-    measurement."""
-    return np.clip(env.link_vehicles / env.link_storage, 0.0, 1.0)
+    @classmethod
+    def from_header(cls, header: NetHeader) -> MapGeometry:
+        """The drawing a recorded stream carries (runstore.netstate)."""
+        return cls.build([(n.id, n.x_m, n.y_m) for n in header.nodes], header.link_ends,
+                         header.signal_nodes)
 
 
 def rasterise(geometry: MapGeometry, occupancy: np.ndarray | None, cols: int, rows: int
@@ -184,12 +194,62 @@ class NetworkMap(Widget):
         return Strip(segments, width)
 
 
-def signal_queue_rows(env: TrafficSignalEnv) -> list[tuple[str, str, float]]:
+def signal_queue_rows(header: NetHeader, frame: NetFrame) -> list[tuple[str, str, float]]:
     """(signal node, phase shown, queued vehicles on its approaches) per signal, the fullest
     first: the per-signal queue table."""
-    net = env.sim.net
-    shown = env.sim.signal_phase()
-    queues = env._signal_queue
-    rows = [(s.node, s.phase_names[int(shown[g])], float(queues[g]))
-            for g, s in enumerate(net.signals)]
+    rows = [(sig.node, sig.phases[p], q)
+            for sig, p, q in zip(header.signals, frame.phase, frame.queue_veh, strict=True)]
     return sorted(rows, key=lambda r: -r[2])
+
+
+class MapPane(Vertical):
+    """A caption, the network map and the per-signal queue table beside it; or one line
+    saying why there is nothing to show."""
+
+    DEFAULT_CSS = """
+    MapPane { height: 1fr; }
+    MapPane > .map-caption { height: auto; padding: 0 1; }
+    MapPane > Horizontal { height: 1fr; }
+    MapPane NetworkMap { width: 1fr; min-height: 4; }
+    MapPane DataTable { width: 34; height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.header: NetHeader | None = None
+        self.frame: NetFrame | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("no network map yet", classes="map-caption")
+        with Horizontal():
+            yield NetworkMap()
+            yield DataTable(cursor_type="none", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("signal", "phase", "queue")
+
+    def show(self, header: NetHeader, frame: NetFrame | None, caption: str) -> None:
+        """Draw `frame` of `header`'s network (None: the network, all links free)."""
+        widget = self.query_one(NetworkMap)
+        if header is not self.header:
+            self.header = header
+            widget.set_geometry(MapGeometry.from_header(header))
+        self.frame = frame
+        widget.set_occupancy(frame.occupancy_fraction() if frame is not None else None)
+        table = self.query_one(DataTable)
+        table.clear()
+        if frame is not None:
+            # Strings from disk as plain text: an id with markup must not style the table.
+            table.add_rows((Text(node[:12]), Text(phase[:12]), f"{queue:.1f}")
+                           for node, phase, queue in signal_queue_rows(header, frame))
+        self.caption(caption)
+
+    def caption(self, text: str) -> None:
+        self.query_one(".map-caption", Static).update(Text(text))
+
+    def message(self, text: str) -> None:
+        """Nothing to draw: say why, in one line."""
+        self.header = self.frame = None
+        self.query_one(NetworkMap).set_geometry(None)
+        self.query_one(DataTable).clear()
+        self.caption(text)
