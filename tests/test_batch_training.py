@@ -24,6 +24,7 @@ from arz_tui.runstore import RunLayout
 from arz_tui.runstore.checkpoints import list_checkpoints
 from arz_tui.runstore.events import read_events
 from arz_tui.runstore.files import read_json, read_npz
+from arz_tui.runstore.models import load_buffer_chain
 from arz_tui.training import RLTrainer, TrainingConfig, production_config
 from arz_tui.training.dqn import BatchedDQN, rollout_schedule
 from arz_tui.training.evaluation import PolicyController, run_episodes, run_policy_episodes
@@ -148,7 +149,12 @@ def test_sigkill_and_resume_with_8_envs_continues_exactly(tmp_path):
         proc.wait(timeout=30)
     saved = list_checkpoints(lay)[-1]
     assert 1000 <= saved.steps < 2400 and saved.steps % 8 == 0
-    before = _buffer_transitions(saved.buffer)
+    # The checkpoint's buffer as a resume rebuilds it: its snapshot and deltas, in order.
+    template = DQN.load(saved.model, device="cpu").replay_buffer
+    load_buffer_chain(list(saved.buffers), template)
+    rows = template.pos
+    before = {k: getattr(template, k)[:rows] for k in ("observations", "actions", "rewards",
+                                                      "dones")}
     assert read_json(lay.config)["training"]["n_envs"] == 8
 
     resumed = subprocess.run([*CLI, *args, "--resume"], capture_output=True, text=True,
@@ -170,7 +176,6 @@ def test_sigkill_and_resume_with_8_envs_continues_exactly(tmp_path):
     buffer = read_npz(lay.final_buffer)
     assert int(buffer["pos"]) * 8 == 2400 and final["observations"].shape[1] == 8
     # The checkpoint's transitions are the start of the final buffer, unchanged.
-    rows = before["observations"].shape[0]
     assert rows * 8 == saved.steps
     for key, value in before.items():
         np.testing.assert_array_equal(final[key][:rows], value, err_msg=key)
