@@ -165,10 +165,11 @@ def test_sanity_run_produces_the_full_layout(tmp_path: Path) -> None:
                  lay.metrics, lay.evaluations, lay.summary, lay.config):
         assert path.is_file(), path
     models = sorted(p.name for p in lay.latest.glob("dqn_checkpoint_*_steps.zip"))
-    buffers = sorted(p.name for p in lay.latest.glob("replay_buffer_*_steps.npz"))
+    buffers = sorted(p.name for p in lay.latest.glob("replay_buffer_*.npz"))
     # Checkpoints fall on rollout boundaries (train_freq 4): the first at or after step 50.
     assert models == ["dqn_checkpoint_100_steps.zip", "dqn_checkpoint_52_steps.zip"]
-    assert buffers == ["replay_buffer_100_steps.npz", "replay_buffer_52_steps.npz"]
+    # The second checkpoint writes only the rows since the first (runstore.BufferChain).
+    assert buffers == ["replay_buffer_100_steps_delta.npz", "replay_buffer_52_steps.npz"]
     assert sorted(p.name for p in lay.latest.glob("checkpoint_*.json")) == [
         "checkpoint_100.json", "checkpoint_52.json"]  # the manifests
     assert not list(lay.root.rglob("*.tmp"))
@@ -230,9 +231,10 @@ def test_sigkill_then_resume_continues_steps_epsilon_and_buffer(tmp_path: Path) 
     try:
         while time.time() < deadline:
             done = list_checkpoints(lay)
-            # max_checkpoints (2) are kept; while a new one is written and before the oldest
-            # is rotated out there is one more (deleting first would risk losing both).
-            assert len(list(lay.latest.glob("dqn_checkpoint_*.zip"))) <= 3 if done else True
+            # max_checkpoints (2) are kept, and one of an earlier buffer chain; while a new one
+            # is written and before the oldest is rotated out there is one more (deleting
+            # first would risk losing both).
+            assert len(list(lay.latest.glob("dqn_checkpoint_*.zip"))) <= 4 if done else True
             if done and done[-1].steps >= 1000:
                 break
             if proc.poll() is not None:
@@ -272,7 +274,8 @@ def test_sigkill_then_resume_continues_steps_epsilon_and_buffer(tmp_path: Path) 
     # the old transitions plus the remaining ones
     assert int(buffer["pos"]) == 3000 and len(buffer["observations"]) == 3000
     kept = sorted(int(p.name.split("_")[2]) for p in lay.latest.glob("dqn_checkpoint_*.zip"))
-    assert len(kept) <= 2 and kept[-1] == 3000
+    # The newest two, and the killed process's newest (the resume started a new buffer chain).
+    assert len(kept) == 3 and kept[0] == saved.steps and kept[-1] == 3000
 
 
 def test_resume_errors_are_one_line(tmp_path: Path, capsys) -> None:

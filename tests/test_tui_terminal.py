@@ -147,7 +147,14 @@ def quit_app(tmux: Tmux, timeout: float = EXIT_TIMEOUT_S) -> None:
     deadline = time.monotonic() + timeout
     questions = 0
     while time.monotonic() < deadline:
-        tmux.keys("q")
+        try:
+            tmux.keys("q")
+        except subprocess.CalledProcessError:
+            # The app exited (slowly, on a busy machine) after the previous q: its session
+            # ended between the last check and this key.
+            if not tmux.alive():
+                return
+            raise
         pressed = time.monotonic()
         while time.monotonic() < pressed + 1.0:
             if not tmux.alive():

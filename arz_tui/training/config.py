@@ -92,7 +92,10 @@ class CheckpointStrategy(_Model):
 
     save_freq: int = Field(default=1000, ge=1, description="Env steps between checkpoints.")
     max_checkpoints: int = Field(default=2, ge=1, le=100,
-                                 description="Checkpoints kept in checkpoints/latest.")
+                                 description="Checkpoints kept in checkpoints/latest (plus the "
+                                 "newest one whose replay buffer does not build on the newest "
+                                 "full snapshot, so a damaged snapshot leaves one to resume "
+                                 "from).")
     save_replay_buffer: bool = Field(default=True, description="Save the replay buffer with "
                                      "each checkpoint (needed for an exact DQN resume).")
 
