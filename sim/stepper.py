@@ -220,6 +220,16 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work,
             qf[i, c] = work[W_SHARE, i, c] * d
 
 
+@inline_kernel
+def _accumulate(i, c, dt, cell_dx, rho, qf, queued, cell_vht, cell_vkt, cell_vqt):
+    """Vehicle-seconds, vehicle-metres (from the outflow) and queued vehicle-seconds of
+    class i in cell c over the substep, from the state at its start."""
+    vdx = rho[i, c] * cell_dx[c] * dt
+    cell_vht[i, c] += vdx
+    cell_vkt[i, c] += qf[i, c] * cell_dx[c] * dt
+    cell_vqt[i, c] += vdx * queued[c]
+
+
 @kernel
 def update_pass(dt, cell_dx, dt_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qin,
                 win, queued, cell_vht, cell_vkt, cell_vqt, first):
@@ -259,14 +269,12 @@ def update_pass(dt, cell_dx, dt_dx, link_c0, cell_vmax, relax, rho, y, work, qf,
             w = work[W_MARK, i, c]
             first[0, lk] = max(r0 + k * (qin[i, c] - qf[i, c]), 0.0)
             first[1, lk] = (kept * w + entered * win[i, c]) / mixed if mixed > RHO_EPS else w
-        for c in range(n):
-            vdx = rho[i, c] * cell_dx[c] * dt
-            cell_vht[i, c] += vdx
-            cell_vkt[i, c] += qf[i, c] * cell_dx[c] * dt
-            cell_vqt[i, c] += vdx * queued[c]
+        _accumulate(i, 0, dt, cell_dx, rho, qf, queued, cell_vht, cell_vkt, cell_vqt)
         # Every cell as if interior (cell 0 always starts a link, so c - 1 exists); the first
-        # cells of links are overwritten below.
+        # cells of links are overwritten below. The accumulators share the loop (one pass
+        # over the cells' arrays instead of two).
         for c in range(1, n):
+            _accumulate(i, c, dt, cell_dx, rho, qf, queued, cell_vht, cell_vkt, cell_vqt)
             k = dt_dx[c]
             r0 = rho[i, c]
             w0 = work[W_MARK, i, c]
