@@ -172,17 +172,23 @@ def class_supply(w, v_down, vmax, jam, crit, slope, classp, i):
 
 
 @inline_kernel
-def class_pressure(r, vm, jm, classp, i):
+def law_pressure(r, vm, jm, classp, i, law):
     """P_i(r) at a cell of free speed vm and jam occupancy jm, the triangle's crit and slope
-    computed on the spot (read-outs and set-up, not the hot loops)."""
-    law = int(classp[K_LAW, i])
+    (the power law's coefficient) computed on the spot (read-outs and set-up, not the hot
+    loops); `law` is class i's, a constant where a loop is specialised on it."""
     cw = classp[K_WAVE, i]
     g = classp[K_GAMMA, i]
     if law == TRIANGULAR:
         dl = classp[K_DROP, i]
         crit = triangle_crit(vm, jm, cw, dl)
         return pressure(r, vm, jm, crit, dl * vm / crit, law, g, cw)
-    return pressure(r, vm, jm, 0.0, vm / jm**g, law, g, cw)
+    return pressure(r, vm, jm, 0.0, vm / power(jm, g), law, g, cw)
+
+
+@inline_kernel
+def class_pressure(r, vm, jm, classp, i):
+    """`law_pressure` with class i's law looked up."""
+    return law_pressure(r, vm, jm, classp, i, int(classp[K_LAW, i]))
 
 
 @kernel
