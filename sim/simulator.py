@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numba import typeof
 
 from sim.flux import pressures
 from sim.jit import compiled
@@ -40,8 +41,8 @@ from sim.stepper import (
 )
 
 _ADVANCE_PARAMS = list(inspect.signature(getattr(advance, "py_func", advance)).parameters)
-_ARG_SECONDS, _ARG_DT, _ARG_REQUESTS = (_ADVANCE_PARAMS.index(name)
-                                        for name in ("duration", "dt_cfl", "requests"))
+_ARG_SECONDS, _ARG_DT, _ARG_REQUESTS, _ARG_RATES = (
+    _ADVANCE_PARAMS.index(name) for name in ("duration", "dt_cfl", "requests", "src_rates"))
 """Positions of the per-call arguments of `sim.stepper.advance`."""
 
 ACC_GENERATED, ACC_WAITING, ACC_ENTERED = 0, 1, 2
@@ -156,8 +157,12 @@ class Simulator:
 
     @src_rates.setter
     def src_rates(self, rates: np.ndarray) -> None:
+        args = getattr(self, "_advance_args", None)
+        if args is not None and typeof(rates) == typeof(self._src_rates):
+            args[_ARG_RATES] = rates
+        else:
+            self._advance_args = None  # bind again, for the new array's type
         self._src_rates = rates
-        self._advance_args = None  # bound to the old array: bind again
 
     def profile_rates(self, scale: float = 1.0, duration: float | None = None) -> np.ndarray:
         """Arrival rates (veh/s) per source, class and demand bin from the scenario profiles,
