@@ -329,19 +329,25 @@ def advance(
     qin = faces[F_QIN]
     win = faces[F_WIN]
     mov_signal = mov_i[M_SIGNAL]
-    first = np.empty((2, link_c0.shape[0]))
-    qs = np.empty((N_QUEUE_ROWS, rho.shape[1]))
+    # Scratch in one allocation (an allocation costs more than the substep's use of a row).
+    n_cells = rho.shape[1]
+    n_links = link_c0.shape[0]
+    n_sig = sig_state.shape[1]
+    block = np.empty((N_QUEUE_ROWS + 1) * n_cells + 2 * n_links + n_sig)
+    qs = block[:N_QUEUE_ROWS * n_cells].reshape(N_QUEUE_ROWS, n_cells)
+    dt_dx = block[N_QUEUE_ROWS * n_cells:(N_QUEUE_ROWS + 1) * n_cells]
+    rest = block[(N_QUEUE_ROWS + 1) * n_cells:]
+    first = rest[:2 * n_links].reshape(2, n_links)
+    onset = rest[2 * n_links:]
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
-    onset = np.empty(sig_state.shape[1])
-    shown = np.empty(sig_state.shape[1], dtype=np.int64)
+    shown = np.empty(n_sig, dtype=np.int64)
     signal_onsets(sig_state, sig_f[SG_LOST], onset, shown)
     t0 = clock[0]
     seg = duration
     n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
     dt = seg / n
-    dt_dx = np.empty(cell_dx.shape[0])
-    for c in range(cell_dx.shape[0]):
+    for c in range(n_cells):
         dt_dx[c] = dt / cell_dx[c]
     steps = 0
     for k in range(n):
