@@ -263,6 +263,13 @@ class Simulator:
         args[_ARG_REQUESTS] = requests
         return self._advance_fn(*args)
 
+    def __getstate__(self) -> dict:
+        # The bound entry point is a compiled function (not picklable); bind again after.
+        state = self.__dict__.copy()
+        state["_advance_args"] = None
+        state.pop("_advance_fn", None)
+        return state
+
     def _bind_advance(self) -> list:
         """The arguments of `sim.stepper.advance` (the network's and this simulator's arrays,
         which keep their types for the simulator's life; only `src_rates` is ever replaced,

@@ -215,6 +215,13 @@ class TrafficSignalEnv(gym.Env):
         self._signal_queue = signal_queue
         self._phase = phase
 
+    def __getstate__(self) -> dict:
+        # The bound entry point is a compiled function (not picklable); bind again after.
+        state = self.__dict__.copy()
+        state["_measure_args"] = None
+        state.pop("_measure_fn", None)
+        return state
+
     def _bind_measure(self) -> list:
         """The arguments of `measure` (arrays that keep their types for the env's life) and
         its compiled entry point, called directly (`sim.jit.compiled`)."""
