@@ -41,8 +41,9 @@ from sim.stepper import (
 )
 
 _ADVANCE_PARAMS = list(inspect.signature(getattr(advance, "py_func", advance)).parameters)
-_ARG_SECONDS, _ARG_DT, _ARG_REQUESTS, _ARG_RATES = (
-    _ADVANCE_PARAMS.index(name) for name in ("duration", "dt_cfl", "requests", "src_rates"))
+_ARG_SECONDS, _ARG_DT, _ARG_BIN, _ARG_REQUESTS, _ARG_RATES = (
+    _ADVANCE_PARAMS.index(name)
+    for name in ("duration", "dt_cfl", "src_bin", "requests", "src_rates"))
 """Positions of the per-call arguments of `sim.stepper.advance`."""
 
 ACC_GENERATED, ACC_WAITING, ACC_ENTERED = 0, 1, 2
@@ -260,6 +261,7 @@ class Simulator:
             args = self._bind_advance()
         args[_ARG_SECONDS] = seconds
         args[_ARG_DT] = self.dt_cfl
+        args[_ARG_BIN] = self.demand_bin
         args[_ARG_REQUESTS] = requests
         return self._advance_fn(*args)
 
@@ -273,7 +275,8 @@ class Simulator:
     def _bind_advance(self) -> list:
         """The arguments of `sim.stepper.advance` (the network's and this simulator's arrays,
         which keep their types for the simulator's life; only `src_rates` is ever replaced,
-        and its setter unbinds) and its compiled entry point, called directly."""
+        and its setter swaps the new array in, or unbinds for another type) and its compiled
+        entry point, called directly (`sim.jit.compiled`). The numbers are set per call."""
         net = self.net
         args = [
             0.0, float(self.dt_cfl), self.clock,
