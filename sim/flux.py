@@ -5,7 +5,7 @@ notation follows docs/model.md: for class i with marker w, occupancy r (car-equi
 metre), jam occupancy R = pce * rho_max * lanes, free speed V and x = r / R,
 
     P(r)    pressure of the class's law (`law` = sim.params.Law):
-            POWER       V x ** gamma
+            POWER       V x ** gamma = k r ** gamma      (k = V / R ** gamma)
             TRIANGULAR  d V x / x_c            for x <= x_c = c / (c + (1 - d) V)
                         V + c - c / x          for x >= x_c      (c: backward wave, d: drop)
     F(r; w) = r * max(w - P(r), 0)                       occupancy flow at class-i speed
@@ -23,11 +23,14 @@ For one class this is the exact Godunov flux of ARZ (Lebacque, Mammar and Haj-Sa
 intermediate state of the Riemann problem has the upstream marker and the downstream speed.
 
 Every function takes a cell's law parameters as (v_max, jam, crit, slope, law, gamma, wave):
-crit = R x_c and slope = d V / crit (the free branch's dP/dr) are per cell and class
+crit = R x_c and slope = d V / crit (the free branch's dP/dr) for the triangle, and for the
+power law crit = s(V) and slope = k, the law's coefficient, are per cell and class
 (`Network.cellp` rows C_CRIT, C_SLOPE, precomputed because divisions dominate the cost of the
-loops: with them the triangle needs one division for P and none for the demand); the kernels
-call the functions with `law` (and gamma = 1 or 2) as constants, so each law gets its own
-branch-free loop.
+loops: with them the triangle needs one division for P and none for the demand, the power law
+none for P). Where F is taken at the critical occupancy or at the intermediate state of the
+power law, it uses P(s(w)) = w / (1 + gamma) and P(P^-1(p)) = p instead of evaluating P again
+(equal to round-off). The kernels call the functions with `law` (and gamma = 1 or 2) as
+constants, so each law gets its own branch-free loop.
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ N_CLASSP = 6
 C_VMAX, C_JAM, C_CRIT, C_SLOPE = 0, 1, 2, 3
 """Rows of the per-cell array `cellp` (rows, class, cell): free speed (m/s), jam occupancy
 (car-eq/m over all lanes), and the triangle's critical occupancy r_c and free-branch slope
-d V / r_c (for the power law: the critical occupancy at w = V, and 0)."""
+d V / r_c (for the power law: the critical occupancy at w = V, and the coefficient
+k = V / R ** gamma of P = k r ** gamma)."""
 N_CELLP = 4
 
 
@@ -90,7 +94,7 @@ def pressure(r: float, v_max: float, jam: float, crit: float, slope: float, law:
         # the loop stays a select rather than a branch.
         jammed = v_max + wave - wave * jam / r
         return slope * r if r <= crit else jammed
-    return v_max * power(r / jam, gamma)
+    return slope * power(r, gamma)
 
 
 @inline_kernel
@@ -137,7 +141,10 @@ def demand(r: float, w: float, sigma: float, v_max: float, jam: float, crit: flo
         rr = min(r, sigma)
         v = w - slope * rr
         return rr * v if v > 0.0 else 0.0
-    return occupancy_flow(min(r, sigma), w, v_max, jam, crit, slope, law, gamma, wave)
+    # F(s(w); w) = s(w) w gamma / (1 + gamma), as P(s(w)) = w / (1 + gamma) (and s = 0 for
+    # w <= 0); below it, F(r; w) with the P(r) the cell pass has already computed.
+    below = occupancy_flow(r, w, v_max, jam, crit, slope, law, gamma, wave)
+    return below if r < sigma else sigma * w * (gamma / (1.0 + gamma))
 
 
 @inline_kernel
@@ -146,6 +153,9 @@ def supply(w_up: float, v_down: float, sigma_up: float, v_max: float, jam: float
     """Supply offered to upstream traffic with marker `w_up` by a downstream state moving at
     `v_down`: S at the Riemann problem's intermediate state (w = w_up, v = v_down)."""
     r_mid = inverse_pressure(w_up - v_down, v_max, jam, crit, slope, law, gamma, wave)
+    if law == POWER:
+        # F in closed form: P(r_mid) = w_up - v_down, P(s(w_up)) = w_up / (1 + gamma).
+        return r_mid * v_down if r_mid > sigma_up else sigma_up * w_up * (gamma / (1.0 + gamma))
     return occupancy_flow(max(r_mid, sigma_up), w_up, v_max, jam, crit, slope, law, gamma,
                           wave)
 
@@ -162,14 +172,23 @@ def class_supply(w, v_down, vmax, jam, crit, slope, classp, i):
 
 
 @inline_kernel
-def class_pressure(r, vm, jm, classp, i):
+def law_pressure(r, vm, jm, classp, i, law):
     """P_i(r) at a cell of free speed vm and jam occupancy jm, the triangle's crit and slope
-    computed on the spot (read-outs and set-up, not the hot loops)."""
-    law = int(classp[K_LAW, i])
+    (the power law's coefficient) computed on the spot (read-outs and set-up, not the hot
+    loops); `law` is class i's, a constant where a loop is specialised on it."""
     cw = classp[K_WAVE, i]
-    dl = classp[K_DROP, i]
-    crit = triangle_crit(vm, jm, cw, dl)
-    return pressure(r, vm, jm, crit, dl * vm / crit, law, classp[K_GAMMA, i], cw)
+    g = classp[K_GAMMA, i]
+    if law == TRIANGULAR:
+        dl = classp[K_DROP, i]
+        crit = triangle_crit(vm, jm, cw, dl)
+        return pressure(r, vm, jm, crit, dl * vm / crit, law, g, cw)
+    return pressure(r, vm, jm, 0.0, vm / power(jm, g), law, g, cw)
+
+
+@inline_kernel
+def class_pressure(r, vm, jm, classp, i):
+    """`law_pressure` with class i's law looked up."""
+    return law_pressure(r, vm, jm, classp, i, int(classp[K_LAW, i]))
 
 
 @kernel

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from sim.flux import K_PCE, class_pressure
-from sim.jit import kernel
+from sim.flux import K_LAW, K_PCE, POWER, TRIANGULAR, law_pressure
+from sim.jit import inline_kernel, kernel
 from sim.stepper import marker, occupancy
+
+
+@inline_kernel
+def _class_speeds(i, rho, y, cell_vmax, cell_jam, classp, occ, out, law):
+    """Speeds of class i; inlined with a constant law, so the loop vectorises."""
+    for c in range(rho.shape[1]):
+        vm = cell_vmax[i, c]
+        w = marker(rho[i, c], y[i, c], vm)
+        out[i, c] = max(w - law_pressure(occ[c], vm, cell_jam[i, c], classp, i, law), 0.0)
 
 
 @kernel
@@ -13,7 +22,7 @@ def cell_speeds(rho, y, cell_vmax, cell_jam, classp, occ, out):
     would have there: v_max - P(r)); `occ` receives the occupancy."""
     occupancy(rho, classp[K_PCE], occ)
     for i in range(rho.shape[0]):
-        for c in range(rho.shape[1]):
-            vm = cell_vmax[i, c]
-            w = marker(rho[i, c], y[i, c], vm)
-            out[i, c] = max(w - class_pressure(occ[c], vm, cell_jam[i, c], classp, i), 0.0)
+        if classp[K_LAW, i] == TRIANGULAR:
+            _class_speeds(i, rho, y, cell_vmax, cell_jam, classp, occ, out, TRIANGULAR)
+        else:
+            _class_speeds(i, rho, y, cell_vmax, cell_jam, classp, occ, out, POWER)

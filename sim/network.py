@@ -58,7 +58,8 @@ class Network:
     """Length of every cell, m."""
     cellp: np.ndarray
     """Stacked rows per class and cell (`sim.flux.C_*`): free speed (m/s), jam occupancy
-    (car-eq/m), critical occupancy and free-branch slope of the triangular law."""
+    (car-eq/m), critical occupancy and free-branch slope of the triangular law (for the
+    power law: critical occupancy at w = v_max and coefficient v_max / jam ** gamma)."""
     link_vmax: np.ndarray
     """Free-flow speed per class and link, m/s."""
     classp: np.ndarray
@@ -228,6 +229,7 @@ def compile_network(scn: Scenario) -> Network:
             cell_slope[i] = p.free_speed_drop * cell_vmax[i] / cell_crit[i]
         else:
             cell_crit[i] = cell_jam[i] * (1.0 / (1.0 + p.gamma)) ** (1.0 / p.gamma)
+            cell_slope[i] = cell_vmax[i] / cell_jam[i] ** p.gamma
     classp = np.zeros((N_CLASSP, NC))
     for i, p in enumerate(classes):
         classp[K_GAMMA, i] = p.gamma

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from numba import typeof
 
 from sim.flux import pressures
+from sim.jit import compiled
 from sim.metrics import cell_speeds
 from sim.network import NC, Network, compile_network, max_wave_speed
 from sim.queues import N_QUEUE_ROWS, link_queues
@@ -36,6 +39,12 @@ from sim.stepper import (
     advance,
     empty_work,
 )
+
+_ADVANCE_PARAMS = list(inspect.signature(getattr(advance, "py_func", advance)).parameters)
+_ARG_SECONDS, _ARG_DT, _ARG_BIN, _ARG_REQUESTS, _ARG_RATES = (
+    _ADVANCE_PARAMS.index(name)
+    for name in ("duration", "dt_cfl", "src_bin", "requests", "src_rates"))
+"""Positions of the per-call arguments of `sim.stepper.advance`."""
 
 ACC_GENERATED, ACC_WAITING, ACC_ENTERED = 0, 1, 2
 """Rows of `Simulator.src_acc`: vehicles generated at sources, vehicle-seconds spent in the
@@ -136,11 +145,26 @@ class Simulator:
         self._queue_class = np.zeros((NC, nl))
         self._queue_scratch = np.zeros((N_QUEUE_ROWS, n))
         self._queue_len = np.zeros(nl)
+        self._advance_args: list | None = None
         self.demand_bin = net.scenario.numerics.demand_bin_s
         self.src_rates = self.profile_rates()
         self.reset()
 
     # ------------------------------------------------------------------ set-up
+    @property
+    def src_rates(self) -> np.ndarray:
+        """Arrival rates (veh/s) per source, class and demand bin (`set_demand`)."""
+        return self._src_rates
+
+    @src_rates.setter
+    def src_rates(self, rates: np.ndarray) -> None:
+        args = getattr(self, "_advance_args", None)
+        if args is not None and typeof(rates) == typeof(self._src_rates):
+            args[_ARG_RATES] = rates
+        else:
+            self._advance_args = None  # bind again, for the new array's type
+        self._src_rates = rates
+
     def profile_rates(self, scale: float = 1.0, duration: float | None = None) -> np.ndarray:
         """Arrival rates (veh/s) per source, class and demand bin from the scenario profiles,
         sampled at bin centres; shape (sources, classes, bins)."""
@@ -227,24 +251,48 @@ class Simulator:
 
         Returns the number of substeps taken.
         """
-        net = self.net
         if phases is None:
             requests = self._no_requests
         else:
             requests = self._requests
             requests[:] = phases
-        return advance(
-            float(seconds), self.dt_cfl, self.clock,
+        args = self._advance_args
+        if args is None:
+            args = self._bind_advance()
+        args[_ARG_SECONDS] = seconds
+        args[_ARG_DT] = self.dt_cfl
+        args[_ARG_BIN] = self.demand_bin
+        args[_ARG_REQUESTS] = requests
+        return self._advance_fn(*args)
+
+    def __getstate__(self) -> dict:
+        # The bound entry point is a compiled function (not picklable); bind again after.
+        state = self.__dict__.copy()
+        state["_advance_args"] = None
+        state.pop("_advance_fn", None)
+        return state
+
+    def _bind_advance(self) -> list:
+        """The arguments of `sim.stepper.advance` (the network's and this simulator's arrays,
+        which keep their types for the simulator's life; only `src_rates` is ever replaced,
+        and its setter swaps the new array in, or unbinds for another type) and its compiled
+        entry point, called directly (`sim.jit.compiled`). The numbers are set per call."""
+        net = self.net
+        args = [
+            0.0, float(self.dt_cfl), self.clock,
             net.link_i, net.cell_dx, net.cellp, net.classp,
             net.mov_i, net.mov_cells, net.mov_beta, net.mov_prio, self.mov_green, net.csr_ptr,
             net.csr_mov, net.yield_ptr, net.yield_mov, net.mov_gap,
-            net.src_link, self.src_rates, self.demand_bin, self.src_state, net.sink_link,
+            net.src_link, self.src_rates, float(self.demand_bin), self.src_state, net.sink_link,
             self.sink_ghost_speed,
             net.sig_phase_ptr, net.phase_mov_ptr, net.phase_mov, net.sig_f, self.sig_state,
-            requests,
+            self._no_requests,
             self.state, self.acc_cell, self.acc_link, self._occ, self._work, self.faces,
-            self._mov_scratch, net.queue_speed,
-        )
+            self._mov_scratch, float(net.queue_speed),
+        ]
+        self._advance_fn = compiled(advance, args)
+        self._advance_args = args
+        return args
 
     # ------------------------------------------------------------------ read-outs
     @property

@@ -220,9 +220,19 @@ def sink_pass(link_c0, link_n, sink_link, sink_ghost_speed, cellp, classp, work,
             qf[i, c] = work[W_SHARE, i, c] * d
 
 
+@inline_kernel
+def _accumulate(i, c, dt, cell_dx, rho, qf, queued, cell_vht, cell_vkt, cell_vqt):
+    """Vehicle-seconds, vehicle-metres (from the outflow) and queued vehicle-seconds of
+    class i in cell c over the substep, from the state at its start."""
+    vdx = rho[i, c] * cell_dx[c] * dt
+    cell_vht[i, c] += vdx
+    cell_vkt[i, c] += qf[i, c] * cell_dx[c] * dt
+    cell_vqt[i, c] += vdx * queued[c]
+
+
 @kernel
-def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qin, win,
-                queued, cell_vht, cell_vkt, cell_vqt, first):
+def update_pass(dt, cell_dx, dt_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qin,
+                win, queued, cell_vht, cell_vkt, cell_vqt, first):
     """Conservative update of density and upwind transport of the marker, per class over all
     cells in one vectorised loop, then the link-first cells from their saved inputs.
 
@@ -234,7 +244,9 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
     that cost 6 % L1 at 1,000 cells on a 1-shock + contact problem. Vehicles entering a link
     from a node are mixed by mass with those in its first cell (they come from different
     streams). An empty cell has no marker of its own and takes the one of what flows in.
-    `first` (2 x links) is scratch for the first cells' new density and marker.
+    `dt_dx` is dt / cell_dx (computed once per `advance`: the same bits without a division
+    per cell, class and substep); `first` (2 x links) is scratch for the first cells' new
+    density and marker.
 
     Vehicle-metres come from the fluxes, not from density x speed: what leaves a cell through
     its downstream face has driven the cell's length (a vehicle crossing a link is credited
@@ -249,7 +261,7 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
         e = math.exp(-dt * relax[i])
         for lk in range(n_links):
             c = link_c0[lk]
-            k = dt / cell_dx[c]
+            k = dt_dx[c]
             r0 = rho[i, c]
             kept = max(r0 - k * qf[i, c], 0.0)
             entered = k * qin[i, c]
@@ -257,15 +269,13 @@ def update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf, qi
             w = work[W_MARK, i, c]
             first[0, lk] = max(r0 + k * (qin[i, c] - qf[i, c]), 0.0)
             first[1, lk] = (kept * w + entered * win[i, c]) / mixed if mixed > RHO_EPS else w
-        for c in range(n):
-            vdx = rho[i, c] * cell_dx[c] * dt
-            cell_vht[i, c] += vdx
-            cell_vkt[i, c] += qf[i, c] * cell_dx[c] * dt
-            cell_vqt[i, c] += vdx * queued[c]
+        _accumulate(i, 0, dt, cell_dx, rho, qf, queued, cell_vht, cell_vkt, cell_vqt)
         # Every cell as if interior (cell 0 always starts a link, so c - 1 exists); the first
-        # cells of links are overwritten below.
+        # cells of links are overwritten below. The accumulators share the loop (one pass
+        # over the cells' arrays instead of two).
         for c in range(1, n):
-            k = dt / cell_dx[c]
+            _accumulate(i, c, dt, cell_dx, rho, qf, queued, cell_vht, cell_vkt, cell_vqt)
+            k = dt_dx[c]
             r0 = rho[i, c]
             w0 = work[W_MARK, i, c]
             theta = min(k * uf[i, c - 1], 1.0)
@@ -319,17 +329,26 @@ def advance(
     qin = faces[F_QIN]
     win = faces[F_WIN]
     mov_signal = mov_i[M_SIGNAL]
-    first = np.empty((2, link_c0.shape[0]))
-    qs = np.empty((N_QUEUE_ROWS, rho.shape[1]))
+    # Scratch in one allocation (an allocation costs more than the substep's use of a row).
+    n_cells = rho.shape[1]
+    n_links = link_c0.shape[0]
+    n_sig = sig_state.shape[1]
+    block = np.empty((N_QUEUE_ROWS + 1) * n_cells + 2 * n_links + n_sig)
+    qs = block[:N_QUEUE_ROWS * n_cells].reshape(N_QUEUE_ROWS, n_cells)
+    dt_dx = block[N_QUEUE_ROWS * n_cells:(N_QUEUE_ROWS + 1) * n_cells]
+    rest = block[(N_QUEUE_ROWS + 1) * n_cells:]
+    first = rest[:2 * n_links].reshape(2, n_links)
+    onset = rest[2 * n_links:]
 
     signal_requests(requests, sig_state, sig_f[SG_YELLOW], sig_f[SG_MIN_GREEN])
-    onset = np.empty(sig_state.shape[1])
-    shown = np.empty(sig_state.shape[1], dtype=np.int64)
+    shown = np.empty(n_sig, dtype=np.int64)
     signal_onsets(sig_state, sig_f[SG_LOST], onset, shown)
     t0 = clock[0]
     seg = duration
     n = max(math.ceil(seg / dt_cfl - 1e-9), 1)
     dt = seg / n
+    for c in range(n_cells):
+        dt_dx[c] = dt / cell_dx[c]
     steps = 0
     for k in range(n):
         signal_greens(k * dt, dt, onset, shown, sig_phase_ptr, phase_mov_ptr, phase_mov,
@@ -345,7 +364,7 @@ def advance(
         queue_shares(link_c0, link_n, cell_vmax, cellp[C_JAM], classp[K_PCE], rho,
                      work[W_SPEED], occ, qf, qin, queue_speed, qs)
         link_flows(dt, link_c0, link_n, qf, qin, acc_link)
-        update_pass(dt, cell_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
+        update_pass(dt, cell_dx, dt_dx, link_c0, cell_vmax, relax, rho, y, work, qf, uf,
                     qin, win, qs[Q_SHARE], acc_cell[A_VHT], acc_cell[A_VKT],
                     acc_cell[A_QUEUE], first)
         steps += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, ClassVar
 
@@ -34,11 +35,18 @@ from arz_tui.env.measure import (
 from arz_tui.env.metrics import EpisodeTotals, StepMetrics
 from arz_tui.env.observations import OBSERVATIONS
 from arz_tui.env.rewards import REWARDS
+from sim.jit import compiled
 from sim.simulator import Simulator
 
 MAX_JOINT_ACTIONS = 65_536
 """Largest joint action space (product of the signals' phase counts) the joint env builds:
 its action table and a DQN head over it stay small; larger networks are per-signal tasks."""
+
+
+_MEASURE_PARAMS = list(inspect.signature(getattr(measure, "py_func", measure)).parameters)
+_ARG_SIGNAL_QUEUE = _MEASURE_PARAMS.index("signal_queue")
+_ARG_PHASE = _MEASURE_PARAMS.index("phase")
+"""Positions of the fresh output arrays of `measure` in its bound arguments."""
 
 
 class StepInfo(dict):
@@ -48,12 +56,6 @@ class StepInfo(dict):
 
     def __deepcopy__(self, memo: dict) -> StepInfo:
         return StepInfo(self)
-
-
-def _frozen(a: np.ndarray) -> np.ndarray:
-    a = a.copy()
-    a.flags.writeable = False
-    return a
 
 
 class TrafficSignalEnv(gym.Env):
@@ -108,8 +110,13 @@ class TrafficSignalEnv(gym.Env):
         self._totals = np.zeros(N_TOTALS)
         self._now: list[float] = [0.0] * N_TOTALS
         self._before: list[float] = [0.0] * N_TOTALS
-        self._signal_queue = np.zeros(len(net.signals))
-        self._signal_queue_before = np.zeros(len(net.signals))
+        # Queued vehicle-seconds on each signal's approaches at the last measurement, the
+        # interval mean since the one before, and the phases shown (fresh read-only arrays
+        # per measurement: `info` and StepMetrics hand them out).
+        self._signal_queue_ref = np.zeros(len(net.signals))
+        self._signal_queue = self._signal_queue_ref.copy()
+        self._phase = np.zeros(len(net.signals), dtype=np.int64)
+        self._measure_args: list | None = None
         approaches = [list(s.incoming) for s in net.signals]
         self._approach_ptr = np.zeros(len(approaches) + 1, dtype=np.int64)
         self._approach_ptr[1:] = np.cumsum([len(a) for a in approaches])
@@ -159,9 +166,8 @@ class TrafficSignalEnv(gym.Env):
         self._queue_max = 0.0
         self._measure()
         self._before = self._now
-        self._swap_signal_queue()
         self.last_metrics = None
-        info = StepInfo(t=0.0, phase=_frozen(self.sim.signal_phase()), demand_level=level)
+        info = StepInfo(t=0.0, phase=self._phase, demand_level=level)
         return self.observe(), info
 
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, StepInfo]:
@@ -176,7 +182,6 @@ class TrafficSignalEnv(gym.Env):
         self._measure()
         m = self._metrics()
         self._before = self._now
-        self._swap_signal_queue()
         self._previous_delay = m.delay_vs
         self.last_metrics = m
         self._step += 1
@@ -197,21 +202,41 @@ class TrafficSignalEnv(gym.Env):
 
     # ------------------------------------------------------------------ measurements
     def _measure(self) -> None:
+        args = self._measure_args
+        if args is None:
+            args = self._bind_measure()
+        n_sig = len(self._phase)
+        signal_queue = args[_ARG_SIGNAL_QUEUE] = np.empty(n_sig)
+        phase = args[_ARG_PHASE] = np.empty(n_sig, dtype=np.int64)
+        self._measure_fn(*args)
+        self._now = self._totals.tolist()
+        signal_queue.flags.writeable = False
+        phase.flags.writeable = False
+        self._signal_queue = signal_queue
+        self._phase = phase
+
+    def __getstate__(self) -> dict:
+        # The bound entry point is a compiled function (not picklable); bind again after.
+        state = self.__dict__.copy()
+        state["_measure_args"] = None
+        state.pop("_measure_fn", None)
+        return state
+
+    def _bind_measure(self) -> list:
+        """The arguments of `measure` (arrays that keep their types for the env's life) and
+        its compiled entry point, called directly (`sim.jit.compiled`)."""
         sim = self.sim
         net = sim.net
-        measure(sim.state, net.cellp, net.classp, net.link_i, self._link_geo, net.link_vmax,
-                net.queue_speed, sim.acc_cell, sim.acc_link, sim.faces, net.sink_link,
+        args = [sim.state, net.cellp, net.classp, net.link_i, self._link_geo, net.link_vmax,
+                float(net.queue_speed), sim.acc_cell, sim.acc_link, sim.faces, net.sink_link,
                 sim.src_state,
                 net.mov_i, self._approach_ptr, self._approach_link, sim.sig_state,
                 net.sig_phase_ptr, self._max_green, self._occ, self.speed, self.per_link,
-                self._signal_queue, self._totals, self._obs_out)
-        self._now = self._totals.tolist()
-
-    def _swap_signal_queue(self) -> None:
-        """The cumulative queued vehicle-seconds per signal just measured become the
-        reference of the next interval; the next measurement overwrites the older buffer."""
-        self._signal_queue, self._signal_queue_before = (self._signal_queue_before,
-                                                         self._signal_queue)
+                self._signal_queue_ref, 1.0 / self.interval, self._signal_queue.copy(),
+                self._phase.copy(), self._totals, self._obs_out]
+        self._measure_fn = compiled(measure, args)
+        self._measure_args = args
+        return args
 
     def _metrics(self) -> StepMetrics:
         now, before = self._now, self._before
@@ -221,9 +246,7 @@ class TrafficSignalEnv(gym.Env):
         span = self.interval
         queue = (now[T_QUEUE_VS] - before[T_QUEUE_VS] + waited) / span
         self._queue_max = max(self._queue_max, queue)
-        signal_queue = self._signal_queue - self._signal_queue_before
-        signal_queue *= 1.0 / span
-        signal_queue.flags.writeable = False
+        signal_queue = self._signal_queue
         return StepMetrics(
             self.sim.t, self.interval, queue, now[T_QUEUE_M], waited / span,
             now[T_VEHICLES], now[T_DELAY] - before[T_DELAY] + waited, self._previous_delay,
@@ -249,8 +272,7 @@ class TrafficSignalEnv(gym.Env):
     def _info(self, m: StepMetrics, done: bool) -> StepInfo:
         now = self._now
         arrived = now[T_GENERATED]
-        phase = self.sim.signal_phase()
-        phase.flags.writeable = False
+        phase = self._phase
         info = StepInfo(
             t=m.t, queue_veh=m.queue_veh, queue_m=m.queue_m, entry_queue_veh=m.entry_queue_veh,
             mean_delay_s=(now[T_DELAY] + now[T_WAIT]) / arrived if arrived > 0 else 0.0,
