@@ -3,6 +3,7 @@ the GPU configuration end to end on the CPU, batched evaluation."""
 
 from __future__ import annotations
 
+import copy
 import signal
 import subprocess
 import sys
@@ -14,7 +15,6 @@ import pytest
 import torch
 import yaml
 from stable_baselines3 import DQN
-from stable_baselines3.common.type_aliases import ReplayBufferSamples
 from stable_baselines3.common.vec_env import VecMonitor
 
 import arz_tui.training.dqn as dqn_module
@@ -53,27 +53,23 @@ def _dqn(cls, env, **kw):
 
 
 def test_gradient_step_is_sb3s_update():
-    """One gradient step of BatchedDQN on a minibatch changes the weights as SB3's DQN does on
-    the same minibatch (fails loudly if SB3's update changes)."""
+    """Gradient steps of BatchedDQN (its compiled step on a CPU) change the weights as SB3's
+    DQN does on the same replay buffer and the same draws of numpy's generator (fails loudly
+    if SB3's update or its sampling changes)."""
     torch.set_num_threads(1)
     env = VecMonitor(TrafficVecEnv(n_envs=2, scenario="riemann"))
     ours, theirs = _dqn(BatchedDQN, env), _dqn(DQN, env)
     for model in (ours, theirs):
         model.learning_starts = 10_000  # set up (logger, buffer) without a gradient step
         model.learn(64)
-    rng = np.random.default_rng(0)
-    obs_dim = env.observation_space.shape[0]
-    batch = ReplayBufferSamples(
-        observations=torch.as_tensor(rng.random((16, obs_dim)), dtype=torch.float32),
-        actions=torch.as_tensor(rng.integers(env.action_space.n, size=(16, 1))),
-        next_observations=torch.as_tensor(rng.random((16, obs_dim)), dtype=torch.float32),
-        dones=torch.as_tensor(rng.integers(2, size=(16, 1)), dtype=torch.float32),
-        rewards=torch.as_tensor(rng.random((16, 1)), dtype=torch.float32))
+    theirs.replay_buffer = copy.deepcopy(ours.replay_buffer)
+    assert ours._lean() is not None and ours._lean().compiled_for(ours.replay_buffer)
     theirs.policy.load_state_dict(ours.policy.state_dict())
     for model in (ours, theirs):
-        model.replay_buffer.sample = lambda n, env=None: batch
         model._current_progress_remaining = 1.0
-        model.train(gradient_steps=1, batch_size=16)
+        np.random.seed(5)  # noqa: NPY002  # SB3 samples with numpy's global generator
+        for _ in range(3):  # one step per call: SB3 draws each step's minibatch separately
+            model.train(gradient_steps=1, batch_size=16)
     for a, b in zip(ours.policy.parameters(), theirs.policy.parameters(), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
     assert ours._n_updates == theirs._n_updates

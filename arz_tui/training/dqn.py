@@ -68,6 +68,15 @@ class BatchedDQN(DQN):
         if lean is None:  # a plain MLP has no dropout or batch norm: its mode changes nothing
             self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
+        buffer = self.replay_buffer
+        if (lean is not None and self._vec_normalize_env is None
+                and getattr(self, "n_steps", 1) == 1 and lean.compiled_for(buffer)):
+            # All K steps in one compiled call (arz_tui.training.dqn_kernel).
+            loss = lean.train_sampled(buffer, gradient_steps, batch_size, self.gamma)
+            self._n_updates += gradient_steps
+            self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+            self.logger.record("train/loss", loss)
+            return
         data = self.replay_buffer.sample(gradient_steps * batch_size,  # type: ignore[union-attr]
                                          env=self._vec_normalize_env)
         discounts = data.discounts if data.discounts is not None else self.gamma

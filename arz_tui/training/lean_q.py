@@ -27,8 +27,11 @@ from typing import Any
 
 import numpy as np
 import torch as th
+from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.torch_layers import FlattenExtractor
 from torch import nn
+
+from arz_tui.training.dqn_kernel import dqn_train
 
 
 def _plain_relu_mlp(net: nn.Module) -> list[nn.Linear] | None:
@@ -150,9 +153,27 @@ class LeanQ:
         self._ptr = self.params[0].data_ptr()
 
     def _bind_target(self) -> None:
+        """The target network's parameters become views of one flat buffer too (SB3 updates
+        them in place: polyak_update, load_state_dict)."""
+        params = [t for m in self.target for t in (m.weight, m.bias)]
+        self.flat_tp = th.empty(sum(p.numel() for p in params), dtype=params[0].dtype,
+                                device=params[0].device)
+        offset = 0
+        for p in params:
+            view = self.flat_tp[offset:offset + p.numel()].view_as(p)
+            view.copy_(p.detach())
+            p.data = view
+            offset += p.numel()
         self.target_wt = [m.weight.detach().t() for m in self.target]
         self.target_b = [m.bias.detach() for m in self.target]
         self._target_ptrs = [m.weight.data_ptr() for m in self.target]
+        # (out, in, weight offset, bias offset) per layer, for the compiled step.
+        rows, offset = [], 0
+        for m in self.linears:
+            n_out, n_in = m.weight.shape
+            rows.append((n_out, n_in, offset, offset + n_out * n_in))
+            offset += n_out * n_in + n_out
+        self.layers = np.array(rows, dtype=np.int64)
 
     def _check_layout(self) -> None:
         """Rebind after anything replaced the parameters' storage or the optimizer state
@@ -208,16 +229,7 @@ class LeanQ:
         self.t += 1
         self._step.fill_(float(self.t))
         if self.t == 1:
-            # Adam creates its state on its first step: do the same, as views.
-            state = self.optimizer.state
-            offset = 0
-            for p in self.params:
-                n = p.numel()
-                state[p]["exp_avg"] = self.flat_m[offset:offset + n].view_as(p)
-                state[p]["exp_avg_sq"] = self.flat_v[offset:offset + n].view_as(p)
-                state[p]["step"] = self._step
-                offset += n
-            self._first_m = state[self.params[0]]["exp_avg"]
+            self._create_state()
         self.flat_m.lerp_(g, 1 - beta1)
         self.flat_v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
         # Adam's lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps), multiplied through by sqrt(bc2).
@@ -226,12 +238,57 @@ class LeanQ:
         denom = self.flat_v.sqrt().add_(group["eps"] * bias2_sqrt)
         self.flat_p.addcdiv_(self.flat_m, denom, value=-group["lr"] * bias2_sqrt / bias1)
 
+    def _create_state(self) -> None:
+        """Adam creates its state on its first step: do the same, as views."""
+        state = self.optimizer.state
+        offset = 0
+        for p in self.params:
+            n = p.numel()
+            state[p]["exp_avg"] = self.flat_m[offset:offset + n].view_as(p)
+            state[p]["exp_avg_sq"] = self.flat_v[offset:offset + n].view_as(p)
+            state[p]["step"] = self._step
+            offset += n
+        self._first_m = state[self.params[0]]["exp_avg"]
+
     def target_max(self, obs: th.Tensor) -> th.Tensor:
         """max_a Q_target(obs, a) as a column, through the target network's own tensors."""
         self._check_layout()
         with th.no_grad():
             q = _mlp(obs, self.target_wt, self.target_b)
             return q.max(dim=1).values.unsqueeze_(1)
+
+    def compiled_for(self, buffer: Any) -> bool:
+        """Whether `train_sampled` applies: a CPU float32 network and SB3's plain
+        ReplayBuffer (float32 observations, no memory-optimised variant)."""
+        return (self.flat_p.device.type == "cpu" and self.flat_p.dtype == th.float32
+                and type(buffer) is ReplayBuffer and not buffer.optimize_memory_usage
+                and buffer.observations.dtype == np.float32
+                and buffer.next_observations.dtype == np.float32
+                and buffer.observations.ndim == 3
+                and np.issubdtype(buffer.actions.dtype, np.integer))
+
+    def train_sampled(self, buffer: Any, n_steps: int, batch: int, gamma: float) -> float:
+        """`n_steps` gradient steps on minibatches sampled as SB3's ReplayBuffer.sample
+        draws them (the same calls on numpy's global generator), in one compiled call
+        (arz_tui.training.dqn_kernel); returns the mean loss."""
+        self._check_layout()
+        upper = buffer.buffer_size if buffer.full else buffer.pos
+        batch_inds = np.random.randint(0, upper, size=n_steps * batch)  # noqa: NPY002
+        env_inds = np.random.randint(0, high=buffer.n_envs, size=(n_steps * batch,))  # noqa: NPY002
+        group = self.optimizer.param_groups[0]
+        beta1, beta2 = group["betas"]
+        losses = np.empty(n_steps, np.float32)
+        if self.t == 0:
+            self._create_state()
+        dqn_train(buffer.observations, buffer.next_observations, buffer.actions,
+                  buffer.rewards, buffer.dones, buffer.timeouts, batch_inds, env_inds,
+                  self.flat_p.numpy(), self.flat_g.numpy(), self.flat_m.numpy(),
+                  self.flat_v.numpy(), self.flat_tp.numpy(), self.layers, n_steps, batch,
+                  float(gamma), float(group["lr"]), float(beta1), float(beta2),
+                  float(group["eps"]), self.max_grad_norm, self.t, losses)
+        self.t += n_steps
+        self._step.fill_(float(self.t))
+        return float(losses.mean())
 
     def greedy(self, obs: np.ndarray) -> np.ndarray:
         """argmax_a Q(obs, a) for a batch of flat observations (numpy in, numpy out)."""
