@@ -32,7 +32,12 @@ def _forward(p: np.ndarray, layers: np.ndarray, x: np.ndarray, acts: np.ndarray,
     rows = x.shape[0]
     n_layers = layers.shape[0]
     first = layers[0, 1]
-    acts[offs[0]:offs[0] + rows * first].reshape((rows, first))[:, :] = x
+    # Plain loops, not slice assignment: numba compiles array setitem with broadcasting
+    # slowly (4 s of this kernel's first compile, measured).
+    dst = acts[offs[0]:offs[0] + rows * first]
+    for r in range(rows):
+        for i in range(first):
+            dst[r * first + i] = x[r, i]
     for k in range(n_layers):
         n_out, n_in, w_off, b_off = layers[k, 0], layers[k, 1], layers[k, 2], layers[k, 3]
         w = p[w_off:w_off + n_out * n_in].reshape((n_out, n_in))
@@ -80,7 +85,9 @@ def dqn_train(obs_buf: np.ndarray, next_buf: np.ndarray, act_buf: np.ndarray,
     # TD targets through the target network (it does not change within one train call).
     x = np.empty((total, d_obs), np.float32)
     for r in range(total):
-        x[r] = next_buf[batch_inds[r], env_inds[r]]
+        src = next_buf[batch_inds[r], env_inds[r]]
+        for i in range(d_obs):
+            x[r, i] = src[i]
     _forward(tp, layers, x, acts, offs)
     y = np.empty(total, np.float32)
     last = offs[n_layers]
@@ -92,7 +99,9 @@ def dqn_train(obs_buf: np.ndarray, next_buf: np.ndarray, act_buf: np.ndarray,
         done = np.float32(done_buf[b, e] * (np.float32(1.0) - timeout_buf[b, e]))
         y[r] = np.float32(rew_buf[b, e]) + (np.float32(1.0) - done) * np.float32(gamma) * best
     for r in range(total):
-        x[r] = obs_buf[batch_inds[r], env_inds[r]]
+        src = obs_buf[batch_inds[r], env_inds[r]]
+        for i in range(d_obs):
+            x[r, i] = src[i]
 
     offs_b = np.empty(n_layers + 1, np.int64)
     offs_b[0] = 0
@@ -139,8 +148,9 @@ def dqn_train(obs_buf: np.ndarray, next_buf: np.ndarray, act_buf: np.ndarray,
                         gr[i] += c * hr[i]
             if k == 0:
                 break
+            for j in range(batch * n_in):
+                dh[j] = 0.0
             dhk = dh[:batch * n_in].reshape((batch, n_in))
-            dhk[:, :] = 0.0
             for r in range(batch):
                 dr = dhk[r]
                 for o in range(n_out):
