@@ -68,11 +68,18 @@ def _assert_same(a: BatchedDQN, b: BatchedDQN, rtol: float = 1e-5) -> None:
                                        atol=1e-7)
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba", "torch"])
 @pytest.mark.parametrize("max_grad_norm", [10.0, 0.05])
-def test_lean_step_equals_sb3_step(max_grad_norm: float) -> None:
+def test_lean_step_equals_sb3_step(max_grad_norm: float, compiled: bool,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both autograd-free paths: the compiled kernel (CPU) and the torch operations (what a
+    GPU runs), against SB3's autograd step."""
     lean, ref = _model(max_grad_norm), _model(max_grad_norm)
     _autograd_only(ref)
     assert isinstance(lean._lean(), LeanQ)
+    assert lean._lean().compiled_for(lean.replay_buffer)
+    if not compiled:
+        monkeypatch.setattr(LeanQ, "compiled_for", lambda self, buffer: False)
     before = [p.detach().clone() for p in lean.q_net.parameters()]
     _train(lean, 40, seed=1)
     _train(ref, 40, seed=1)
