@@ -11,6 +11,8 @@ import json
 import os
 import stat
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -78,11 +80,11 @@ def _read_fd(fd: int, left: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_bytes(path: Path, root: Path | None = None, cap: int = JSON_CAP,
-               tail: bool = False) -> bytes:
-    """The bytes of a regular file (its last `cap` bytes with `tail`, else at most `cap`:
-    larger files are Unreadable). Opened non-blocking and re-checked on the descriptor, so a
-    file swapped for a FIFO between the check and the open cannot block."""
+@contextmanager
+def _regular_fd(path: Path, root: Path | None) -> Iterator[tuple[int, os.stat_result]]:
+    """A descriptor of the regular file `path` (inside `root`) and its stat. Opened
+    non-blocking and re-checked on the descriptor, so a file swapped for a FIFO between the
+    check and the open cannot block; an OSError while it is open is Unreadable."""
     check_regular(path, root)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -92,39 +94,34 @@ def read_bytes(path: Path, root: Path | None = None, cap: int = JSON_CAP,
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Unreadable(path, "not a regular file")
+        yield fd, st
+    except OSError as err:
+        raise Unreadable(path, err.strerror or type(err).__name__) from None
+    finally:
+        os.close(fd)
+
+
+def read_bytes(path: Path, root: Path | None = None, cap: int = JSON_CAP,
+               tail: bool = False) -> bytes:
+    """The bytes of a regular file (its last `cap` bytes with `tail`, else at most `cap`:
+    larger files are Unreadable), opened as `_regular_fd` does."""
+    with _regular_fd(path, root) as (fd, st):
         if st.st_size > cap:
             if not tail:
                 raise Unreadable(path, f"too large ({st.st_size:,} bytes > {cap:,})")
             os.lseek(fd, st.st_size - cap, os.SEEK_SET)
         return _read_fd(fd, cap)
-    except OSError as err:
-        raise Unreadable(path, err.strerror or type(err).__name__) from None
-    finally:
-        os.close(fd)
 
 
 def read_range(path: Path, root: Path | None, offset: int, cap: int
                ) -> tuple[bytes, os.stat_result]:
     """At most `cap` bytes of a regular file from `offset` on, and the file's stat (a
-    follower of a growing file compares its inode and size with what it read before).
-    Opened non-blocking and re-checked on the descriptor, as `read_bytes`."""
-    check_regular(path, root)
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as err:
-        raise Unreadable(path, err.strerror or type(err).__name__) from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Unreadable(path, "not a regular file")
+    follower of a growing file compares its inode and size with what it read before)."""
+    with _regular_fd(path, root) as (fd, st):
         if offset >= st.st_size:
             return b"", st
         os.lseek(fd, offset, os.SEEK_SET)
         return _read_fd(fd, min(cap, st.st_size - offset)), st
-    except OSError as err:
-        raise Unreadable(path, err.strerror or type(err).__name__) from None
-    finally:
-        os.close(fd)
 
 
 def _finite_float(text: str) -> float:

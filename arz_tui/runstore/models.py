@@ -143,24 +143,25 @@ def load_model(path: Path, env: Any, device: str = "cpu", dqn: dict[str, Any] | 
         raise
 
 
+def _buffer_npz(buffer: Any, fmt: int, index: Any, **extra: np.ndarray) -> bytes:
+    """Rows `index` of an SB3 ReplayBuffer's arrays and its counters as .npz bytes."""
+    arrays = {name: np.asarray(getattr(buffer, name))[index] for name in BUFFER_ARRAYS
+              if isinstance(getattr(buffer, name, None), np.ndarray)}
+    return npz_bytes(format=np.array(fmt), pos=np.array(buffer.pos),
+                     full=np.array(bool(buffer.full)), buffer_size=np.array(buffer.buffer_size),
+                     **extra, **arrays)
+
+
 def buffer_bytes(buffer: Any) -> bytes:
     """The filled part of an SB3 ReplayBuffer and its counters as .npz bytes (no pickle)."""
     n = buffer.buffer_size if buffer.full else buffer.pos
-    arrays = {name: np.asarray(getattr(buffer, name))[:n] for name in BUFFER_ARRAYS
-              if isinstance(getattr(buffer, name, None), np.ndarray)}
-    return npz_bytes(format=np.array(BUFFER_FORMAT), pos=np.array(buffer.pos),
-                     full=np.array(bool(buffer.full)), buffer_size=np.array(buffer.buffer_size),
-                     **arrays)
+    return _buffer_npz(buffer, BUFFER_FORMAT, slice(0, n))
 
 
 def buffer_delta_bytes(buffer: Any, rows: np.ndarray) -> bytes:
     """Rows `rows` of an SB3 ReplayBuffer (those written since the previous checkpoint) and
     its counters as .npz bytes, to apply on top of the previous checkpoint's buffer."""
-    arrays = {name: np.asarray(getattr(buffer, name))[rows] for name in BUFFER_ARRAYS
-              if isinstance(getattr(buffer, name, None), np.ndarray)}
-    return npz_bytes(format=np.array(BUFFER_DELTA_FORMAT), rows=rows.astype(np.int64),
-                     pos=np.array(buffer.pos), full=np.array(bool(buffer.full)),
-                     buffer_size=np.array(buffer.buffer_size), **arrays)
+    return _buffer_npz(buffer, BUFFER_DELTA_FORMAT, rows, rows=rows.astype(np.int64))
 
 
 def load_buffer_chain(paths: list[Path], buffer: Any, root: Path | None = None) -> None:
@@ -198,18 +199,24 @@ def _apply_delta(path: Path, buffer: Any, root: Path | None) -> None:
             or not np.issubdtype(rows.dtype, np.integer)
             or (rows.size and (rows.min() < 0 or rows.max() >= size))):
         raise Unreadable(path, "replay buffer delta has no valid row indices")
+    _fill(path, data, buffer, rows, len(rows), "replay buffer delta")
+    buffer.pos, buffer.full = pos % size, full
+
+
+def _fill(path: Path, data: dict[str, np.ndarray], buffer: Any, index: Any, n: int,
+          what: str) -> None:
+    """Write each buffer array's `n` stored rows to `index` of the model's buffer."""
     for name in BUFFER_ARRAYS:
         target = getattr(buffer, name, None)
         if not isinstance(target, np.ndarray):
             continue
         if name not in data:
-            raise Unreadable(path, f"replay buffer delta lacks {name}")
+            raise Unreadable(path, f"{what} lacks {name}")
         arr = data[name]
-        if arr.shape != (len(rows), *target.shape[1:]):
-            raise Unreadable(path, f"replay buffer delta {name} has shape {arr.shape}, "
-                                   f"expected {(len(rows), *target.shape[1:])}")
-        target[rows] = arr.astype(target.dtype, copy=False)
-    buffer.pos, buffer.full = pos % size, full
+        if arr.shape != (n, *target.shape[1:]):
+            raise Unreadable(path, f"{what} {name} has shape {arr.shape}, expected "
+                                   f"{(n, *target.shape[1:])}")
+        target[index] = arr.astype(target.dtype, copy=False)
 
 
 def load_buffer(path: Path, buffer: Any, root: Path | None = None) -> None:
@@ -221,15 +228,5 @@ def load_buffer(path: Path, buffer: Any, root: Path | None = None) -> None:
     data = read_npz(path, root, cap=ARRAY_CAP * 8)
     pos, full, size = _counters(path, data, buffer, BUFFER_FORMAT)
     n = size if full else pos
-    for name in BUFFER_ARRAYS:
-        target = getattr(buffer, name, None)
-        if not isinstance(target, np.ndarray):
-            continue
-        if name not in data:
-            raise Unreadable(path, f"replay buffer lacks {name}")
-        arr = data[name]
-        if arr.shape != (n, *target.shape[1:]):
-            raise Unreadable(path, f"replay buffer {name} has shape {arr.shape}, expected "
-                                   f"{(n, *target.shape[1:])}")
-        target[:n] = arr.astype(target.dtype, copy=False)
+    _fill(path, data, buffer, slice(0, n), n, "replay buffer")
     buffer.pos, buffer.full = pos % size, full
