@@ -73,10 +73,15 @@ class BatchedDQN(DQN):
                 and getattr(self, "n_steps", 1) == 1 and lean.compiled_for(buffer)):
             # All K steps in one compiled call (arz_tui.training.dqn_kernel).
             loss = lean.train_sampled(buffer, gradient_steps, batch_size, self.gamma)
-            self._n_updates += gradient_steps
-            self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-            self.logger.record("train/loss", loss)
-            return
+        else:
+            loss = self._train_steps(lean, gradient_steps, batch_size)
+        self._n_updates += gradient_steps
+        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
+        self.logger.record("train/loss", loss)
+
+    def _train_steps(self, lean: LeanQ | None, gradient_steps: int, batch_size: int) -> float:
+        """K gradient steps as torch operations (LeanQ's, or SB3's autograd step); the mean
+        loss, read back once (one device sync on a GPU)."""
         data = self.replay_buffer.sample(gradient_steps * batch_size,  # type: ignore[union-attr]
                                          env=self._vec_normalize_env)
         discounts = data.discounts if data.discounts is not None else self.gamma
@@ -103,10 +108,7 @@ class BatchedDQN(DQN):
             loss.backward()
             th.nn.utils.clip_grad_norm_(params, self.max_grad_norm, foreach=True)
             self.policy.optimizer.step()
-        self._n_updates += gradient_steps
-        self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        # One read-back per call (one device sync on a GPU).
-        self.logger.record("train/loss", float(th.stack(losses).mean().item()))
+        return float(th.stack(losses).mean().item())
 
     def predict(self, observation: Any, state: Any = None, episode_start: Any = None,
                 deterministic: bool = False) -> tuple[np.ndarray, Any]:

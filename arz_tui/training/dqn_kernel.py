@@ -58,6 +58,16 @@ def _forward(p: np.ndarray, layers: np.ndarray, x: np.ndarray, acts: np.ndarray,
                 out[r, o] = z
 
 
+@njit(cache=True, error_model="numpy")
+def _gather(buf: np.ndarray, batch_inds: np.ndarray, env_inds: np.ndarray,
+            x: np.ndarray) -> None:
+    """x[r] = buf[batch_inds[r], env_inds[r]] (SB3's sampled rows), as plain loops."""
+    for r in range(x.shape[0]):
+        src = buf[batch_inds[r], env_inds[r]]
+        for i in range(x.shape[1]):
+            x[r, i] = src[i]
+
+
 @njit(cache=True, error_model="numpy", fastmath=_FAST)
 def dqn_train(obs_buf: np.ndarray, next_buf: np.ndarray, act_buf: np.ndarray,
               rew_buf: np.ndarray, done_buf: np.ndarray, timeout_buf: np.ndarray,
@@ -84,10 +94,7 @@ def dqn_train(obs_buf: np.ndarray, next_buf: np.ndarray, act_buf: np.ndarray,
 
     # TD targets through the target network (it does not change within one train call).
     x = np.empty((total, d_obs), np.float32)
-    for r in range(total):
-        src = next_buf[batch_inds[r], env_inds[r]]
-        for i in range(d_obs):
-            x[r, i] = src[i]
+    _gather(next_buf, batch_inds, env_inds, x)
     _forward(tp, layers, x, acts, offs)
     y = np.empty(total, np.float32)
     last = offs[n_layers]
@@ -98,10 +105,7 @@ def dqn_train(obs_buf: np.ndarray, next_buf: np.ndarray, act_buf: np.ndarray,
         b, e = batch_inds[r], env_inds[r]
         done = np.float32(done_buf[b, e] * (np.float32(1.0) - timeout_buf[b, e]))
         y[r] = np.float32(rew_buf[b, e]) + (np.float32(1.0) - done) * np.float32(gamma) * best
-    for r in range(total):
-        src = obs_buf[batch_inds[r], env_inds[r]]
-        for i in range(d_obs):
-            x[r, i] = src[i]
+    _gather(obs_buf, batch_inds, env_inds, x)
 
     offs_b = np.empty(n_layers + 1, np.int64)
     offs_b[0] = 0
