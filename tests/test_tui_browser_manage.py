@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.widgets import DataTable, Input, Static
+from tui_pilot import wait_until
 
 from arz_tui.runstore import RunLayout, claim_existing
 from arz_tui.tui.app import ArzApp
@@ -35,20 +35,12 @@ def results(tmp_path: Path) -> Path:
     return dest
 
 
-async def _wait(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the UI")
-        await pilot.pause(0.05)
-
-
 async def _browser(pilot: Any) -> ResultsScreen:
     await pilot.pause()
     await pilot.press("f3")
     screen = pilot.app.screen
     assert isinstance(screen, ResultsScreen)
-    await _wait(pilot, lambda: len(screen.all_runs) >= 7)
+    await wait_until(pilot, lambda: len(screen.all_runs) >= 7)
     return screen
 
 
@@ -60,7 +52,7 @@ def _names(screen: ResultsScreen) -> list[str]:
 async def _select(pilot: Any, screen: ResultsScreen, name: str) -> None:
     table = screen.query_one("#runs", DataTable)
     table.move_cursor(row=table.get_row_index(name))
-    await _wait(pilot, lambda: screen.selected == name)
+    await wait_until(pilot, lambda: screen.selected == name)
 
 
 async def test_filter_and_sort(results: Path) -> None:
@@ -93,7 +85,7 @@ async def test_delete_asks_and_never_touches_a_running_run(results: Path) -> Non
         screen = await _browser(pilot)
         await _select(pilot, screen, "riemann_quick")
         await pilot.press("d")
-        await _wait(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         question = str(pilot.app.screen.query_one(Static).render())
         assert "Delete run riemann_quick?" in question and "cannot be undone" in question
         await pilot.press("escape")
@@ -103,18 +95,18 @@ async def test_delete_asks_and_never_touches_a_running_run(results: Path) -> Non
         claim = claim_existing(RunLayout(results / "riemann_quick"))
         try:
             await pilot.press("d")
-            await _wait(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
             await pilot.press("y")
-            await _wait(pilot, lambda: any("cannot delete" in str(n.message)
+            await wait_until(pilot, lambda: any("cannot delete" in str(n.message)
                                            for n in pilot.app._notifications))
             assert (results / "riemann_quick" / "training_config.json").is_file()
         finally:
             claim.release()
         await pilot.press("d")
-        await _wait(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
         await pilot.press("y")
-        await _wait(pilot, lambda: not (results / "riemann_quick").exists())
-        await _wait(pilot, lambda: "riemann_quick" not in _names(screen))
+        await wait_until(pilot, lambda: not (results / "riemann_quick").exists())
+        await wait_until(pilot, lambda: "riemann_quick" not in _names(screen))
 
 
 async def test_rename_keeps_the_saved_config_in_step(results: Path) -> None:
@@ -122,23 +114,23 @@ async def test_rename_keeps_the_saved_config_in_step(results: Path) -> None:
         screen = await _browser(pilot)
         await _select(pilot, screen, "lagos_production")
         await pilot.press("n")
-        await _wait(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
         answer = pilot.app.screen.query_one(Input)
         answer.value = "bad name!"
         await pilot.press("enter")
-        await _wait(pilot, lambda: any("cannot rename" in str(n.message)
+        await wait_until(pilot, lambda: any("cannot rename" in str(n.message)
                                        for n in pilot.app._notifications))
         assert (results / "lagos_production").is_dir()
         await pilot.press("n")
-        await _wait(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
+        await wait_until(pilot, lambda: isinstance(pilot.app.screen, PromptScreen))
         pilot.app.screen.query_one(Input).value = "lagos_baseline_run"
         await pilot.press("enter")
-        await _wait(pilot, lambda: (results / "lagos_baseline_run").is_dir())
+        await wait_until(pilot, lambda: (results / "lagos_baseline_run").is_dir())
         assert not (results / "lagos_production").exists()
         saved = json.loads((results / "lagos_baseline_run" / "training_config.json")
                            .read_text(encoding="utf-8"))
         assert saved["training"]["experiment_name"] == "lagos_baseline_run"
-        await _wait(pilot, lambda: "lagos_baseline_run" in _names(screen))
+        await wait_until(pilot, lambda: "lagos_baseline_run" in _names(screen))
 
 
 async def test_tensorboard_hint(results: Path) -> None:
@@ -167,7 +159,7 @@ async def test_report_failure_is_shown_not_swallowed(results: Path) -> None:
             model.unlink()
         await pilot.press("g")
         # The child may fail within a moment: wait for the outcome, not for the state between.
-        await _wait(pilot, lambda: "failed" in str(
+        await wait_until(pilot, lambda: "failed" in str(
             screen.query_one("#report-progress", Static).render()), 120)
         assert screen.reporting is None
         screen.reporting = "another"  # one report at a time
@@ -204,7 +196,7 @@ async def test_tuning_study_lists_trials_with_pruned_ones_labelled(studies: Path
         names = _names(screen)
         assert names.index("tuning/st") + 1 == names.index("st/trial_0")  # trials follow
         await _select(pilot, screen, "tuning/st")
-        await _wait(pilot, lambda: screen.details is not None and
+        await wait_until(pilot, lambda: screen.details is not None and
                     screen.details.study is not None)
         config = str(screen.query_one("#config", Static).render())
         assert "best       trial 0: -0.6477" in config and "learning_rate" in config
@@ -219,7 +211,7 @@ async def _browser_of(pilot: Any, n: int) -> ResultsScreen:
     await pilot.press("f3")
     screen = pilot.app.screen
     assert isinstance(screen, ResultsScreen)
-    await _wait(pilot, lambda: len(screen.all_runs) >= n)
+    await wait_until(pilot, lambda: len(screen.all_runs) >= n)
     return screen
 
 
@@ -229,7 +221,7 @@ def test_snapshot_browser(snap_compare, studies: Path, size: tuple[int, int], ro
     async def show(pilot: Any) -> None:
         screen = await _browser_of(pilot, 8)
         await _select(pilot, screen, row)
-        await _wait(pilot, lambda: screen.details is not None and
+        await wait_until(pilot, lambda: screen.details is not None and
                     screen.details.name == row)
         await pilot.pause(0.3)
 

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from textual.widgets import Log, Static
+from tui_pilot import open_run, wait_until
 
 from arz_tui.env.corridor import corridor_axis
 from arz_tui.runstore import RunLayout
 from arz_tui.tui.app import ArzApp
-from arz_tui.tui.browser import ResultsScreen
 from arz_tui.tui.widgets import ColourScale, Heatmap
 
 STUDIES = Path(__file__).parent / "fixtures" / "browser_studies"
@@ -48,35 +47,13 @@ def results(tmp_path: Path) -> Path:
     return dest
 
 
-async def _wait(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the UI")
-        await pilot.pause(0.05)
-
-
-async def _show(pilot: Any, name: str) -> ResultsScreen:
-    await pilot.pause()
-    await pilot.press("f3")
-    screen = pilot.app.screen
-    assert isinstance(screen, ResultsScreen)
-    await _wait(pilot, lambda: name in screen.infos)
-    from textual.widgets import DataTable
-
-    table = screen.query_one("#runs", DataTable)
-    table.move_cursor(row=table.get_row_index(name))
-    await _wait(pilot, lambda: screen.details is not None and screen.details.name == name)
-    return screen
-
-
 def _lines(widget: Any) -> list[str]:
     return [widget.render_line(y).text for y in range(widget.size.height)]
 
 
 async def test_run_time_space_has_axes_junctions_and_scale(results: Path) -> None:
     async with ArzApp("results").run_test(size=(140, 45)) as pilot:
-        screen = await _show(pilot, "grp_s0")
+        screen = await open_run(pilot, "grp_s0")
         await pilot.press("3")
         await pilot.pause(0.2)
         rl, fixed = screen.query_one("#ts-rl", Heatmap), screen.query_one("#ts-fixed", Heatmap)
@@ -94,8 +71,8 @@ async def test_run_time_space_has_axes_junctions_and_scale(results: Path) -> Non
 
 async def test_group_shows_a_member_and_m_switches(results: Path) -> None:
     async with ArzApp("results").run_test(size=(140, 45)) as pilot:
-        screen = await _show(pilot, "grp")
-        await _wait(pilot, lambda: screen.details.member is not None)
+        screen = await open_run(pilot, "grp")
+        await wait_until(pilot, lambda: screen.details.member is not None)
         assert screen.details.members == ["grp_s0", "grp_s1", "grp_s2"]
         first = screen.details.member
         assert first == "grp_s0"
@@ -106,10 +83,10 @@ async def test_group_shows_a_member_and_m_switches(results: Path) -> None:
         assert "grp_s0 (1 of 3)" in str(screen.query_one("#ts-member", Static).render())
         await pilot.press("5")
         log = screen.query_one("#log", Log)
-        await _wait(pilot, lambda: any("training log of grp_s0" in line for line in log.lines))
+        await wait_until(pilot, lambda: any("training log of grp_s0" in line for line in log.lines))
         await pilot.press("m")
-        await _wait(pilot, lambda: screen.details.member == "grp_s1")
-        await _wait(pilot, lambda: any("training log of grp_s1" in line for line in log.lines))
+        await wait_until(pilot, lambda: screen.details.member == "grp_s1")
+        await wait_until(pilot, lambda: any("training log of grp_s1" in line for line in log.lines))
         assert not any("grp_s0" in line for line in log.lines)
         assert float(screen.query_one("#ts-rl", Heatmap).data.max()) == pytest.approx(51.0)
 
@@ -159,7 +136,7 @@ async def test_narrow_terminal_keeps_status_and_stacks_the_overview(results: Pat
     from textual.widgets import DataTable
 
     async with ArzApp("results").run_test(size=(80, 24)) as pilot:
-        screen = await _show(pilot, "grp_s0")
+        screen = await open_run(pilot, "grp_s0")
         table = screen.query_one("#runs", DataTable)
         keys = [str(k.value) for k in table.columns]
         assert keys == ["name", "steps", "best", "status", "note"]
@@ -171,7 +148,7 @@ async def test_narrow_terminal_keeps_status_and_stacks_the_overview(results: Pat
         assert summary.region.y > config.region.y  # stacked, each the full width
         assert summary.region.width >= 76
         await pilot.resize_terminal(140, 45)
-        await _wait(pilot, lambda: len(table.columns) == 8)
+        await wait_until(pilot, lambda: len(table.columns) == 8)
         await pilot.pause(0.1)
         assert summary.region.y == config.region.y  # side by side again
 
@@ -182,8 +159,8 @@ def test_snapshot_group_time_space(snap_compare, results: Path, size: tuple[int,
         os.utime(path, (1_700_000_000, 1_700_000_000))
 
     async def show(pilot: Any) -> None:
-        screen = await _show(pilot, "grp")
-        await _wait(pilot, lambda: screen.details.member == "grp_s0")
+        screen = await open_run(pilot, "grp")
+        await wait_until(pilot, lambda: screen.details.member == "grp_s0")
         await pilot.press("3")
         await pilot.pause(0.3)
 

@@ -4,7 +4,6 @@ and plain validation messages. Training is replayed (no child process) except wh
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList, Select, TabbedContent
+from tui_pilot import wait_until
 
 from arz_tui.training.config import TrainingConfig
 from arz_tui.tui.app import ArzApp, TooSmallScreen
@@ -32,18 +32,10 @@ def _no_cuda_probe(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)  # scenario files are looked for in the current folder
 
 
-async def _wait(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the UI")
-        await pilot.pause(0.05)
-
-
 async def _form(pilot: Any) -> LaunchScreen:
     form = pilot.app.screen
     assert isinstance(form, LaunchScreen)
-    await _wait(pilot, lambda: form.scanned and form.cuda is not None)
+    await wait_until(pilot, lambda: form.scanned and form.cuda is not None)
     await pilot.pause()
     return form
 
@@ -245,7 +237,7 @@ async def test_scenarios_are_rescanned_and_broken_files_shown(tmp_path: Path) ->
         (folder / "my_corridor.yaml").write_text(source.read_text())
         form.scanned = False
         await pilot.press("f5")
-        await _wait(pilot, lambda: form.scanned)
+        await wait_until(pilot, lambda: form.scanned)
         assert "scenarios/my_corridor.yaml" in form.scan.usable
         form.query_one("#scenario", Select).value = "scenarios/my_corridor.yaml"
         await pilot.pause()
@@ -421,7 +413,7 @@ async def test_time_space_side_by_side_with_axes(size: tuple[int, int]) -> None:
         run = await _show_run(pilot, events, 0)
         await pilot.press("2")
         rl, fixed = run.query_one("#ts-rl", Heatmap), run.query_one("#ts-fixed", Heatmap)
-        await _wait(pilot, lambda: rl.axis is not None and fixed.axis is not None)
+        await wait_until(pilot, lambda: rl.axis is not None and fixed.axis is not None)
         await pilot.pause()
         assert rl.region.width >= 38 and fixed.region.width >= 38  # both, at 80 columns too
         assert rl.region.y == fixed.region.y and fixed.region.x > rl.region.x
@@ -455,7 +447,7 @@ async def test_a_seed_group_from_the_form(tmp_path: Path) -> None:
         run = app.screen
         assert isinstance(run, RunScreen)
         assert run.query_one("#tabs", TabbedContent).active == "log"
-        await _wait(pilot, lambda: run.exit_code is not None, 300)
+        await wait_until(pilot, lambda: run.exit_code is not None, 300)
         await pilot.pause(0.3)
         assert run.exit_code == 0, run.error
         log = "\n".join(run.state.log)

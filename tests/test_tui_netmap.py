@@ -4,20 +4,19 @@ the results browser (tab 8), one line for a missing or hostile stream, and 80x24
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from textual.widgets import DataTable, Static
+from tui_pilot import open_run, wait_until
 
 from arz_tui.env import TrafficSignalEnv
 from arz_tui.runstore import RunLayout
 from arz_tui.runstore.netstate import NetFrame, NetHeader, NetStateWriter
 from arz_tui.training.netstate_log import network_frame, network_header
 from arz_tui.tui.app import ArzApp
-from arz_tui.tui.browser import ResultsScreen
 from arz_tui.tui.run_view import TABS, RunScreen
 from arz_tui.tui.widgets.netmap import MapPane, NetworkMap
 
@@ -60,14 +59,6 @@ def _caption(pane: MapPane) -> str:
     return str(pane.query_one(".map-caption", Static).render())
 
 
-async def _wait(pilot: Any, condition: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting for the UI")
-        await pilot.pause(0.05)
-
-
 # ---------------------------------------------------------------------- the dashboard
 class _Finished:
     """Stands in for the training child: a run that has ended (no events)."""
@@ -90,9 +81,9 @@ async def test_dashboard_map_follows_the_stream(tmp_path: Path) -> None:
         await pilot.app.push_screen(run)
         await pilot.press(str(TABS.index("map") + 1))
         pane = run.query_one("#map-pane", MapPane)
-        await _wait(pilot, lambda: "waiting for the first frame" in _caption(pane))
+        await wait_until(pilot, lambda: "waiting for the first frame" in _caption(pane))
         writer = _write(layout, 5)
-        await _wait(pilot, lambda: pane.frame is not None and pane.frame.step == 5 * 1600)
+        await wait_until(pilot, lambda: pane.frame is not None and pane.frame.step == 5 * 1600)
         _, frames = _recorded()
         assert "live: step 8,000" in _caption(pane) and "(5 frames)" in _caption(pane)
         widget = pane.query_one(NetworkMap)
@@ -102,11 +93,11 @@ async def test_dashboard_map_follows_the_stream(tmp_path: Path) -> None:
         queues = [float(table.get_row_at(i)[2]) for i in range(16)]
         assert queues == sorted(queues, reverse=True) and queues[0] > 0
         writer.append(frames[5])  # training goes on: the map follows
-        await _wait(pilot, lambda: pane.frame.step == 6 * 1600)
+        await wait_until(pilot, lambda: pane.frame.step == 6 * 1600)
         assert "(6 frames)" in _caption(pane)
         writer.close()
         layout.netstate.write_bytes(b'{"kind": "header", "nodes": NaN}\n')
-        await _wait(pilot, lambda: "unreadable" in _caption(pane))
+        await wait_until(pilot, lambda: "unreadable" in _caption(pane))
         assert "\n" not in _caption(pane) and pane.frame is None
 
 
@@ -118,26 +109,14 @@ def results(tmp_path: Path) -> Path:
     return dest
 
 
-async def _select(pilot: Any, name: str) -> ResultsScreen:
-    await pilot.pause()
-    await pilot.press("f3")
-    screen = pilot.app.screen
-    assert isinstance(screen, ResultsScreen)
-    await _wait(pilot, lambda: name in screen.infos)
-    table = screen.query_one("#runs", DataTable)
-    table.move_cursor(row=table.get_row_index(name))
-    await _wait(pilot, lambda: screen.details is not None and screen.details.name == name)
-    return screen
-
-
 async def test_browser_replays_the_map(results: Path) -> None:
     _write(RunLayout(results / "grp_s0")).close()
     async with ArzApp("results").run_test(size=(120, 40)) as pilot:
-        screen = await _select(pilot, "grp_s0")
+        screen = await open_run(pilot, "grp_s0")
         assert screen.map_stream is None  # not read until the tab is open
         await pilot.press("8")
         pane = screen.query_one("#map-pane", MapPane)
-        await _wait(pilot, lambda: pane.frame is not None)
+        await wait_until(pilot, lambda: pane.frame is not None)
         assert screen.map_index == FRAMES - 1  # the latest frame first
         assert f"frame {FRAMES}/{FRAMES}" in _caption(pane)
         assert "step 19,200" in _caption(pane) and "t 180 s" in _caption(pane)
@@ -172,10 +151,10 @@ async def test_browser_map_of_a_missing_or_hostile_stream(results: Path, content
     if content is not None:
         path.write_bytes(content)
     async with ArzApp("results").run_test(size=(120, 40)) as pilot:
-        screen = await _select(pilot, "grp_s0")
+        screen = await open_run(pilot, "grp_s0")
         await pilot.press("8")
         pane = screen.query_one("#map-pane", MapPane)
-        await _wait(pilot, lambda: says in _caption(pane))
+        await wait_until(pilot, lambda: says in _caption(pane))
         assert "\n" not in _caption(pane) and pane.header is None
         await pilot.press("left_square_bracket")  # nothing to move through: no error
 
@@ -187,10 +166,10 @@ async def test_browser_map_skips_a_torn_frame(results: Path) -> None:
     with open(layout.netstate, "ab") as fh:
         fh.write(b'{"kind": "frame", "step": 99999, "t_s": 1')  # a kill mid-write
     async with ArzApp("results").run_test(size=(120, 40)) as pilot:
-        screen = await _select(pilot, "grp_s0")
+        screen = await open_run(pilot, "grp_s0")
         await pilot.press("8")
         pane = screen.query_one("#map-pane", MapPane)
-        await _wait(pilot, lambda: pane.frame is not None)
+        await wait_until(pilot, lambda: pane.frame is not None)
         assert "frame 3/3" in _caption(pane) and "1 damaged lines skipped" in _caption(pane)
 
 
@@ -203,7 +182,7 @@ def test_snapshot_dashboard_map(snap_compare, tmp_path: Path) -> None:
         await pilot.app.push_screen(run)
         await pilot.press(str(TABS.index("map") + 1))
         pane = run.query_one("#map-pane", MapPane)
-        await _wait(pilot, lambda: pane.frame is not None)
+        await wait_until(pilot, lambda: pane.frame is not None)
         await pilot.pause(0.3)
 
     assert snap_compare(ArzApp("results"), terminal_size=(80, 24), run_before=show)
@@ -213,10 +192,10 @@ def test_snapshot_browser_map(snap_compare, results: Path) -> None:
     _write(RunLayout(results / "grp_s0")).close()
 
     async def show(pilot: Any) -> None:
-        screen = await _select(pilot, "grp_s0")
+        screen = await open_run(pilot, "grp_s0")
         await pilot.press("8")
         pane = screen.query_one("#map-pane", MapPane)
-        await _wait(pilot, lambda: pane.frame is not None)
+        await wait_until(pilot, lambda: pane.frame is not None)
         await pilot.press("left_curly_bracket")
         await pilot.pause(0.3)
 
